@@ -1,0 +1,53 @@
+// Loading baselines, tailoring and waiver files. A file is accepted whole or rejected whole; the error names the
+// file and either line:column (syntax) or the JSON pointer (structure), and what was expected.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "plumb/baseline.hpp"
+#include "plumb/error.hpp"
+
+namespace plumb {
+
+// What the loaded modules offer, so that unknown procedures and wrong argument types are load errors.
+class ProcedureCatalog {
+public:
+    struct Lookup {
+        enum class Kind { found, module_unavailable, no_such_procedure } kind;
+        const nlohmann::json* args_schema = nullptr;  // found
+        std::uint32_t flags = 0;                      // found: PLUMB_PROC_*
+        std::string reason;                           // module_unavailable: why (not installed, refused, ...)
+    };
+    virtual ~ProcedureCatalog() = default;
+    virtual Lookup find(const std::string& module, const std::string& procedure) const = 0;
+};
+
+// Parses JSON that may contain // and /* */ comments; syntax errors read "FILE:LINE:COL: <what was expected>".
+Result<nlohmann::json> parse_json_with_comments(std::string_view text, const std::string& source);
+
+// Calls to modules the catalog reports unavailable are kept (they become `error` results when run); calls to
+// procedures a loaded module does not have, or whose arguments do not match its schema, fail the load.
+Result<Baseline> load_baseline(std::string_view text, const std::string& source, const ProcedureCatalog& catalog);
+Result<Baseline> load_baseline_file(const std::string& path, const ProcedureCatalog& catalog);
+
+// Tailoring: {"tailoring": {...}} selecting/deselecting rules and setting parameter values; see
+// baselines/tailoring.schema.json. Every value is type-checked against the parameter and the resolved arguments
+// are validated again against the procedure schemas. On error the baseline is left unchanged.
+Result<void> apply_tailoring(Baseline& baseline, std::string_view text, const std::string& source,
+                             const ProcedureCatalog& catalog);
+Result<void> apply_tailoring_file(Baseline& baseline, const std::string& path, const ProcedureCatalog& catalog);
+
+// Waivers: see baselines/waivers.schema.json. Waivers naming rules the baseline does not have are errors.
+Result<std::vector<Waiver>> load_waivers(std::string_view text, const std::string& source, const Baseline& baseline);
+Result<std::vector<Waiver>> load_waivers_file(const std::string& path, const Baseline& baseline);
+
+// Directory holding baseline.schema.json, tailoring.schema.json, waivers.schema.json (set once at start-up from the
+// installation layout; the loader reads the schemas from there).
+void set_schema_directory(std::string dir);
+
+}  // namespace plumb
