@@ -16,6 +16,7 @@ namespace plumb {
 
 enum class Severity { info, low, medium, high, critical };
 std::string_view to_string(Severity s);
+std::optional<Severity> severity_from_string(std::string_view s);
 
 // A typed rule parameter. Types: "string", "integer", "boolean", "string-list".
 struct Parameter {
@@ -23,7 +24,8 @@ struct Parameter {
     std::string type;
     std::string description;
     nlohmann::json value;          // the default, replaced by a tailoring value when one is given
-    nlohmann::json schema;         // extra constraints (enum, pattern, minimum, ...) as JSON Schema; may be null
+    nlohmann::json schema;         // JSON Schema every value must satisfy: the type plus the constraints (enum,
+                                   // pattern, minimum, maximum) declared in the baseline
 };
 
 // An expression tree node: allOf / anyOf / not over children, or a procedure call.
@@ -76,7 +78,10 @@ struct Waiver {
     std::string expires;           // YYYY-MM-DD, inclusive: the waiver applies through that day (UTC)
 };
 
-// Substitutes {"$param": "name"} references in a call's arguments with the rule's parameter values.
+// True for {"$param": "name"}: a reference to a rule parameter inside call arguments.
+bool is_param_ref(const nlohmann::json& value);
+
+// Substitutes {"$param": "name"} references (at any depth) in a call's arguments with the rule's parameter values.
 nlohmann::json resolve_arguments(const Rule& rule, const nlohmann::json& args);
 
 }  // namespace plumb

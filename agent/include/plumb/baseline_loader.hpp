@@ -11,6 +11,7 @@
 
 #include "plumb/baseline.hpp"
 #include "plumb/error.hpp"
+#include "plumb/json_schema.hpp"
 
 namespace plumb {
 
@@ -25,6 +26,10 @@ public:
     };
     virtual ~ProcedureCatalog() = default;
     virtual Lookup find(const std::string& module, const std::string& procedure) const = 0;
+    // The procedure names a loaded module offers, for "unknown procedure" messages. Empty when not known.
+    virtual std::vector<std::string> procedures(const std::string& module) const { return {}; }
+    // The compiled form of a found procedure's args_schema, when the catalog keeps one (saves compiling it again).
+    virtual const JsonSchema* validator(const std::string& module, const std::string& procedure) const { return nullptr; }
 };
 
 // Parses JSON that may contain // and /* */ comments; syntax errors read "FILE:LINE:COL: <what was expected>".

@@ -57,6 +57,8 @@ public:
     ~ModuleRegistry() override;
 
     Lookup find(const std::string& module, const std::string& procedure) const override;
+    std::vector<std::string> procedures(const std::string& module) const override;
+    const JsonSchema* validator(const std::string& module, const std::string& procedure) const override;
     const LoadedModule* module(std::string_view name) const;
     const std::vector<LoadedModule>& modules() const { return modules_; }
 

@@ -1,0 +1,3 @@
+#include "plumb/cli.hpp"
+
+int main(int argc, char** argv) { return plumb::run_cli(argc, argv); }

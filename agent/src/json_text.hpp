@@ -1,0 +1,41 @@
+// JSON text as people write it: comments allowed, syntax errors and duplicate keys reported as FILE:LINE:COL, and
+// the position of every value kept so that messages about a JSON pointer can name its line.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include <nlohmann/json.hpp>
+
+#include "plumb/error.hpp"
+
+namespace plumb::json_text {
+
+struct Position {
+    std::size_t line = 0;    // 1-based
+    std::size_t column = 0;  // 1-based, in bytes
+};
+
+// 1-based line and column of a byte offset.
+Position position_of(std::string_view text, std::size_t offset);
+
+struct Document {
+    nlohmann::json value;
+    // JSON pointer -> where the value starts (for object members: where the key starts).
+    std::unordered_map<std::string, Position> positions;
+
+    // "FILE:LINE: at POINTER" using the pointer or its nearest ancestor with a known position.
+    std::string where(const std::string& source, const std::string& pointer) const;
+};
+
+// Objects and arrays nested deeper than this are rejected (the recursion elsewhere stays bounded).
+inline constexpr int max_nesting = 200;
+
+Result<Document> parse(std::string_view text, const std::string& source);
+
+// Reads a whole file (for messages: "FILE: No such file or directory").
+Result<std::string> read_file(const std::string& path);
+
+}  // namespace plumb::json_text

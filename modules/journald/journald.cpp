@@ -1,0 +1,708 @@
+// plumb_journald: systemd-journald's configuration and storage, judged the way journald 252 itself reads them.
+//
+// The configuration is /etc/systemd/journald.conf plus journald.conf.d drop-ins (plumb::config::load_with_dropins),
+// [Journal] section only, merged once per run. Each setting is replayed through journald's own parsing rules: an
+// assignment journald cannot parse is ignored by journald and the previous value stays in effect, so that is what is
+// compared; an empty value is a reset only where journald treats it so (Compress=).
+#include <algorithm>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "plumb/config/ini.hpp"
+#include "plumb/config/keyvalue.hpp"
+#include "plumb/config/units.hpp"
+#include "plumb/module.hpp"
+
+namespace {
+
+using nlohmann::json;
+using plumb::config::Assignment;
+using plumb::config::MergedIni;
+namespace cfg = plumb::config;
+
+constexpr const char* kMainFile = "/etc/systemd/journald.conf";
+constexpr const char* kDropinDir = "systemd/journald.conf.d";
+constexpr const char* kSection = "Journal";
+constexpr std::uint64_t kGiB = 1024ULL * 1024 * 1024;
+constexpr std::uint64_t kMiB = 1024ULL * 1024;
+
+enum class Kind { enumeration, boolean, compress, level, size, count, timespan, path };
+
+struct Option {
+    const char* name;
+    Kind kind;
+    const char* default_text;                  // as journald.conf(5) of systemd 252 documents it
+    std::vector<const char*> values = {};      // enumeration: what journald accepts (case-sensitive)
+    std::vector<const char*> aliases = {};     // legacy names writing the same setting
+    bool zero_is_unlimited = false;            // timespan: 0 (and infinity) turn the limit off
+    std::uint64_t default_cap = 0;             // size: default is a share of the file system, capped here
+    const char* default_note = "";             // how the default is computed, for messages
+};
+
+const std::vector<Option>& options() {
+    static const std::vector<Option> table = {
+        {"Storage", Kind::enumeration, "auto", {"volatile", "persistent", "auto", "none"}},
+        {"Compress", Kind::compress, "yes"},
+        {"Seal", Kind::boolean, "yes"},
+        {"SplitMode", Kind::enumeration, "uid", {"uid", "none"}},
+        {"SyncIntervalSec", Kind::timespan, "5min"},
+        {"RateLimitIntervalSec", Kind::timespan, "30s", {}, {"RateLimitInterval"}},
+        {"RateLimitBurst", Kind::count, "10000"},
+        {"SystemMaxUse", Kind::size, "", {}, {}, false, 4 * kGiB, "10% of the file system, capped at 4G"},
+        {"SystemKeepFree", Kind::size, "", {}, {}, false, 4 * kGiB, "15% of the file system, capped at 4G"},
+        {"SystemMaxFileSize", Kind::size, "", {}, {}, false, 128 * kMiB, "1/8 of SystemMaxUse, capped at 128M"},
+        {"SystemMaxFiles", Kind::count, "100"},
+        {"RuntimeMaxUse", Kind::size, "", {}, {}, false, 4 * kGiB, "10% of the file system, capped at 4G"},
+        {"RuntimeKeepFree", Kind::size, "", {}, {}, false, 4 * kGiB, "15% of the file system, capped at 4G"},
+        {"RuntimeMaxFileSize", Kind::size, "", {}, {}, false, 128 * kMiB, "1/8 of RuntimeMaxUse, capped at 128M"},
+        {"RuntimeMaxFiles", Kind::count, "100"},
+        {"MaxRetentionSec", Kind::timespan, "0", {}, {}, true},
+        {"MaxFileSec", Kind::timespan, "1month", {}, {}, true},
+        {"ForwardToSyslog", Kind::boolean, "no"},  // "yes" on Debian and derivatives, see forward_to_syslog_default
+        {"ForwardToKMsg", Kind::boolean, "no"},
+        {"ForwardToConsole", Kind::boolean, "no"},
+        {"ForwardToWall", Kind::boolean, "yes"},
+        {"TTYPath", Kind::path, "/dev/console"},
+        {"MaxLevelStore", Kind::level, "debug"},
+        {"MaxLevelSyslog", Kind::level, "debug"},
+        {"MaxLevelKMsg", Kind::level, "notice"},
+        {"MaxLevelConsole", Kind::level, "info"},
+        {"MaxLevelWall", Kind::level, "emerg"},
+        {"LineMax", Kind::size, "48K"},
+        {"ReadKMsg", Kind::boolean, "yes"},
+        {"Audit", Kind::boolean, "no"},
+    };
+    return table;
+}
+
+const Option* find_option(const std::string& name) {
+    for (const auto& o : options())
+        if (name == o.name) return &o;
+    return nullptr;
+}
+
+const char* const kLevels[] = {"emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"};
+
+// log_level_from_string(): names or 0..7.
+std::optional<std::uint64_t> parse_level(const std::string& s) {
+    for (std::uint64_t i = 0; i < 8; ++i)
+        if (s == kLevels[i]) return i;
+    if (s.size() == 1 && s[0] >= '0' && s[0] <= '7') return static_cast<std::uint64_t>(s[0] - '0');
+    return std::nullopt;
+}
+
+// safe_atou / safe_atou64: optional leading whitespace, digits (strtoul base 0 also takes 0x.. and 0..), no sign.
+std::optional<std::uint64_t> parse_count(const std::string& s) {
+    std::size_t i = s.find_first_not_of(" \t\n\r");
+    if (i == std::string::npos || s[i] == '-') return std::nullopt;
+    errno = 0;
+    char* end = nullptr;
+    unsigned long long v = std::strtoull(s.c_str() + i, &end, 0);
+    if (errno != 0 || end == s.c_str() + i || *end != '\0') return std::nullopt;
+    return v;
+}
+
+// One value of a setting as journald holds it.
+struct Value {
+    bool flag = false;          // boolean, compress
+    std::uint64_t number = 0;   // size (bytes), count, timespan (usec), level
+    std::string text;           // enumeration, path
+    bool unlimited = false;     // timespan with zero_is_unlimited: 0 or infinity
+    bool unknown_share = false; // size default depending on the file system: somewhere in [0, default_cap]
+};
+
+std::string show(const Option& o, const Value& v) {
+    switch (o.kind) {
+        case Kind::boolean:
+        case Kind::compress: return v.flag ? "yes" : "no";
+        case Kind::enumeration:
+        case Kind::path: return v.text;
+        case Kind::level: return kLevels[v.number];
+        case Kind::count: return std::to_string(v.number);
+        case Kind::size: return v.unknown_share ? std::string(o.default_note) : cfg::format_size(v.number);
+        case Kind::timespan:
+            if (v.unlimited) return v.number == 0 ? "0 (no limit)" : "infinity (no limit)";
+            return cfg::format_timespan_usec(v.number);
+    }
+    return "";
+}
+
+// What journald makes of one assignment; nullopt when it would log "Failed to parse ..., ignoring".
+std::optional<Value> parse_value(const Option& o, const std::string& raw) {
+    Value v;
+    switch (o.kind) {
+        case Kind::enumeration:
+            if (std::find_if(o.values.begin(), o.values.end(), [&](const char* x) { return raw == x; }) == o.values.end())
+                return std::nullopt;
+            v.text = raw;
+            return v;
+        case Kind::path:
+            // config_parse_path: an absolute path; empty resets to the built-in default
+            if (raw.empty()) {
+                v.text = o.default_text;
+                return v;
+            }
+            if (raw.front() != '/') return std::nullopt;
+            v.text = raw;
+            return v;
+        case Kind::boolean: {
+            auto b = cfg::parse_boolean(raw);
+            if (!b) return std::nullopt;
+            v.flag = *b;
+            return v;
+        }
+        case Kind::compress: {
+            // config_parse_compress: empty = default (on); 1/0; boolean; else a size threshold that enables it
+            if (raw.empty() || raw == "1") {
+                v.flag = true;
+                return v;
+            }
+            if (raw == "0") return v;
+            if (auto b = cfg::parse_boolean(raw)) {
+                v.flag = *b;
+                return v;
+            }
+            if (cfg::parse_size(raw)) {
+                v.flag = true;
+                return v;
+            }
+            return std::nullopt;
+        }
+        case Kind::level: {
+            auto l = parse_level(raw);
+            if (!l) return std::nullopt;
+            v.number = *l;
+            return v;
+        }
+        case Kind::size: {
+            auto s = cfg::parse_size(raw);
+            if (!s) return std::nullopt;
+            v.number = *s;
+            return v;
+        }
+        case Kind::count: {
+            auto c = parse_count(raw);
+            if (!c) return std::nullopt;
+            v.number = *c;
+            return v;
+        }
+        case Kind::timespan: {
+            auto t = cfg::parse_timespan_usec(raw);
+            if (!t) return std::nullopt;
+            v.number = *t;
+            v.unlimited = o.zero_is_unlimited && (*t == 0 || *t == cfg::usec_infinity);
+            return v;
+        }
+    }
+    return std::nullopt;
+}
+
+std::string accepted_values(const Option& o) {
+    switch (o.kind) {
+        case Kind::enumeration: {
+            std::string s;
+            for (const char* x : o.values) s += std::string(s.empty() ? "" : ", ") + x;
+            return "one of " + s + " (lower case)";
+        }
+        case Kind::boolean: return "a boolean (yes/no, true/false, on/off, 1/0)";
+        case Kind::compress: return "a boolean or a size threshold";
+        case Kind::level: return "a log level (emerg..debug or 0..7)";
+        case Kind::size: return "a size in bytes with an optional K, M, G, T, P or E suffix (no percentages)";
+        case Kind::count: return "a non-negative integer";
+        case Kind::timespan: return "a time span such as 30s, 5min, 1month, 1y";
+        case Kind::path: return "an absolute path";
+    }
+    return "";
+}
+
+std::string where(const Assignment& a) { return a.file + ":" + std::to_string(a.line); }
+
+struct Expectation {
+    std::string op;        // "equals", "at_most", "at_least"
+    Value value;
+    std::string shown;     // as written in the arguments
+};
+
+std::string json_text(const json& j) { return j.is_string() ? j.get<std::string>() : j.dump(); }
+
+// Turns an expected value from the arguments into a Value of the option's kind; error message when it is not one.
+std::optional<std::string> expected_value(const Option& o, const json& j, Value& out) {
+    std::string text = json_text(j);
+    switch (o.kind) {
+        case Kind::boolean:
+        case Kind::compress:
+            if (j.is_boolean()) {
+                out.flag = j.get<bool>();
+                return std::nullopt;
+            }
+            if (auto b = cfg::parse_boolean(text)) {
+                out.flag = *b;
+                return std::nullopt;
+            }
+            break;
+        case Kind::count:
+            if (j.is_number_unsigned() || (j.is_number_integer() && j.get<std::int64_t>() >= 0)) {
+                out.number = j.get<std::uint64_t>();
+                return std::nullopt;
+            }
+            if (j.is_string())
+                if (auto c = parse_count(text)) {
+                    out.number = *c;
+                    return std::nullopt;
+                }
+            break;
+        case Kind::timespan:
+            if (j.is_number_unsigned() || (j.is_number_integer() && j.get<std::int64_t>() >= 0)) {
+                text = std::to_string(j.get<std::uint64_t>());  // seconds, as journald reads a bare number
+            }
+            if (auto v = parse_value(o, text)) {
+                out = *v;
+                return std::nullopt;
+            }
+            break;
+        case Kind::size:
+            if (j.is_number_unsigned() || (j.is_number_integer() && j.get<std::int64_t>() >= 0)) {
+                out.number = j.get<std::uint64_t>();
+                return std::nullopt;
+            }
+            [[fallthrough]];
+        default:
+            if (j.is_string())
+                if (auto v = parse_value(o, text)) {
+                    out = *v;
+                    return std::nullopt;
+                }
+            break;
+    }
+    return "expected value " + text + " for " + o.name + " is not " + accepted_values(o);
+}
+
+// nullopt: cannot be decided (a size default that depends on the file system).
+std::optional<bool> satisfies(const Option& o, const Value& actual, const Expectation& e) {
+    switch (o.kind) {
+        case Kind::boolean:
+        case Kind::compress: return actual.flag == e.value.flag;
+        case Kind::enumeration:
+        case Kind::path: return actual.text == e.value.text;
+        case Kind::level:
+        case Kind::count:
+            if (e.op == "equals") return actual.number == e.value.number;
+            return e.op == "at_most" ? actual.number <= e.value.number : actual.number >= e.value.number;
+        case Kind::size:
+            if (actual.unknown_share) {
+                // the default lies in [0, cap]
+                if (e.op == "at_most" && o.default_cap <= e.value.number) return true;
+                if (e.op == "at_least" && e.value.number == 0) return true;
+                return std::nullopt;
+            }
+            if (e.op == "equals") return actual.number == e.value.number;
+            return e.op == "at_most" ? actual.number <= e.value.number : actual.number >= e.value.number;
+        case Kind::timespan: {
+            // "no limit" is larger than every limit
+            if (e.op == "equals") {
+                if (actual.unlimited || e.value.unlimited) return actual.unlimited == e.value.unlimited;
+                return actual.number == e.value.number;
+            }
+            if (e.op == "at_most") {
+                if (e.value.unlimited) return true;
+                return !actual.unlimited && actual.number <= e.value.number;
+            }
+            if (actual.unlimited) return true;
+            return !e.value.unlimited && actual.number >= e.value.number;
+        }
+    }
+    return false;
+}
+
+std::string describe_expectation(const Expectation& e) {
+    if (e.op == "equals") return e.shown;
+    return (e.op == "at_most" ? "at most " : "at least ") + e.shown;
+}
+
+std::string join(const std::vector<std::string>& v, const char* sep) {
+    std::string out;
+    for (const auto& s : v) out += (out.empty() ? "" : sep) + s;
+    return out;
+}
+
+// --- /etc/passwd and /etc/group of the audited root ------------------------------------------------------------
+
+std::optional<std::uint32_t> lookup_id(plumb::FileSource& files, const std::string& db, const std::string& name,
+                                       std::string& error) {
+    if (!name.empty() && name.find_first_not_of("0123456789") == std::string::npos)
+        return static_cast<std::uint32_t>(std::stoul(name));
+    auto text = files.read(db);
+    if (!text) {
+        error = text.error().message;
+        return std::nullopt;
+    }
+    std::string_view t = *text;
+    std::size_t pos = 0;
+    while (pos < t.size()) {
+        std::size_t nl = t.find('\n', pos);
+        std::string_view line = t.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
+        pos = nl == std::string_view::npos ? t.size() : nl + 1;
+        // name:password:id:...
+        std::size_t c1 = line.find(':');
+        if (c1 == std::string_view::npos || line.substr(0, c1) != name) continue;
+        std::size_t c2 = line.find(':', c1 + 1);
+        if (c2 == std::string_view::npos) continue;
+        std::size_t c3 = line.find(':', c2 + 1);
+        std::string id(line.substr(c2 + 1, c3 == std::string_view::npos ? std::string_view::npos : c3 - c2 - 1));
+        if (id.empty() || id.find_first_not_of("0123456789") != std::string::npos) continue;
+        return static_cast<std::uint32_t>(std::stoul(id));
+    }
+    return std::nullopt;
+}
+
+std::string octal(std::uint32_t mode) {
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "%04o", mode);
+    return buf;
+}
+
+class Journald : public plumb::sdk::Instance {
+public:
+    using Instance::Instance;
+
+    plumb_status setting(const json& args, plumb::sdk::Reporter& r);
+    plumb_status var_log_journal(const json& args, plumb::sdk::Reporter& r);
+    plumb_status journal_files(const json& args, plumb::sdk::Reporter& r);
+
+private:
+    const plumb::Result<MergedIni>& config() {
+        if (!config_) config_ = cfg::load_with_dropins(host(), kMainFile, kDropinDir);
+        return *config_;
+    }
+    // Debian (and derivatives) patch journald to forward to syslog by default; upstream 252 does not.
+    bool debian_family() {
+        if (!debian_) {
+            debian_ = false;
+            for (const char* path : {"/etc/os-release", "/usr/lib/os-release"}) {
+                auto text = host().read(path);
+                if (!text) continue;
+                cfg::KeyValueSyntax syntax;
+                syntax.strip_quotes = true;
+                auto kv = cfg::parse_key_value(*text, path, syntax);
+                std::string ids;
+                if (auto* id = kv.find("ID")) ids += " " + id->value;
+                if (auto* like = kv.find("ID_LIKE")) ids += " " + like->value;
+                ids += " ";
+                debian_ = ids.find(" debian ") != std::string::npos;
+                break;
+            }
+        }
+        return *debian_;
+    }
+    Value default_value(const Option& o, std::string& note) {
+        Value v;
+        note = "systemd default";
+        if (o.kind == Kind::size && o.default_cap != 0) {
+            v.unknown_share = true;
+            return v;
+        }
+        std::string text = o.default_text;
+        if (std::string(o.name) == "ForwardToSyslog" && debian_family()) {
+            text = "yes";
+            note = "systemd default on Debian";
+        }
+        return *parse_value(o, text);
+    }
+
+    std::optional<plumb::Result<MergedIni>> config_;
+    std::optional<bool> debian_;
+};
+
+plumb_status Journald::setting(const json& args, plumb::sdk::Reporter& r) {
+    const std::string name = args.at("option").get<std::string>();
+    const Option* o = find_option(name);
+    if (!o) return r.error("invalid_argument", "journald has no setting " + name);
+
+    std::vector<Expectation> expectations;
+    for (const char* op : {"equals", "at_most", "at_least"}) {
+        if (!args.contains(op)) continue;
+        Expectation e{op, {}, json_text(args[op])};
+        if (auto err = expected_value(*o, args[op], e.value)) return r.error("invalid_argument", *err);
+        expectations.push_back(std::move(e));
+    }
+    if (expectations.empty()) return r.error("invalid_argument", "give equals, at_most or at_least for " + name);
+    const bool require_explicit = args.value("require_explicit", false);
+
+    const auto& merged = config();
+    if (!merged) return r.error("config_unreadable", merged.error().message);
+
+    // Replay every assignment the way journald applies it: invalid ones are ignored and leave the previous value.
+    std::string default_note;
+    Value effective = default_value(*o, default_note);
+    const Assignment* source = nullptr;
+    const Assignment* ignored = nullptr;  // an invalid assignment after the one in effect
+    for (const auto& a : merged->assignments) {
+        if (a.section != kSection) continue;
+        bool match = a.key == o->name;
+        for (const char* alias : o->aliases) match = match || a.key == alias;
+        if (!match) continue;
+        if (auto v = parse_value(*o, a.value)) {
+            effective = *v;
+            source = &a;
+            ignored = nullptr;
+        } else {
+            ignored = &a;
+        }
+    }
+
+    const std::string wanted = [&] {
+        std::vector<std::string> parts;
+        for (const auto& e : expectations) parts.push_back(describe_expectation(e));
+        return join(parts, " and ");
+    }();
+    const std::string origin = source ? "from " + where(*source) : "the " + default_note;
+    const std::string actual = name + "=" + show(*o, effective);
+
+    if (!merged->fatal.empty()) {
+        std::string phrase = merged->fatal;
+        if (!merged->not_applied.empty()) phrase += "; not applied: " + join(merged->not_applied, ", ");
+        r.reason("parse_aborted", phrase);
+    }
+
+    if (ignored) {
+        return r.fail("invalid_value", name + "=" + ignored->value + " at " + where(*ignored) + " is not " +
+                                           accepted_values(*o) + "; journald ignores it and uses " + actual + " (" +
+                                           origin + "); expected " + wanted);
+    }
+    if (!source && require_explicit) {
+        std::string files = merged->files.empty() ? "no configuration file exists" : "searched " + join(merged->files, ", ");
+        return r.fail("not_set", name + " is not set explicitly (" + files + "); the " + default_note + " is " +
+                                     show(*o, effective) + "; expected " + wanted + " set explicitly");
+    }
+
+    std::vector<std::string> failed;
+    bool undecided = false;
+    for (const auto& e : expectations) {
+        auto ok = satisfies(*o, effective, e);
+        if (!ok) undecided = true;
+        if (!ok || !*ok) failed.push_back(describe_expectation(e));
+    }
+    if (failed.empty()) {
+        if (source) return r.pass("value_ok", actual + " " + origin + " satisfies " + wanted);
+        return r.pass("default_ok", name + " is not set; the " + default_note + " " + show(*o, effective) +
+                                        " satisfies " + wanted);
+    }
+    if (!source) {
+        std::string why = undecided ? " depends on the file system size and cannot be shown to be " : " is not ";
+        return r.fail("not_set_default", name + " is not set; the " + default_note + " " + show(*o, effective) + why +
+                                             join(failed, " and ") + "; expected " + wanted);
+    }
+    return r.fail("value_mismatch", actual + " " + origin + "; expected " + wanted);
+}
+
+plumb_status Journald::var_log_journal(const json& args, plumb::sdk::Reporter& r) {
+    const std::string path = args.value("path", std::string("/var/log/journal"));
+    const std::string max_mode_text = args.value("max_mode", std::string("2755"));
+    const std::string owner = args.value("owner", std::string("root"));
+    const std::string group = args.value("group", std::string("systemd-journal"));
+    const bool require_setgid = args.value("require_setgid", false);
+    const auto max_mode = static_cast<std::uint32_t>(std::stoul(max_mode_text, nullptr, 8));
+
+    auto st = host().stat(path, true);
+    if (!st) {
+        if (st.error().code == ENOENT)
+            return r.fail("missing", path + " does not exist; with Storage=auto journald keeps logs only in /run "
+                                            "(volatile); expected a directory owned by " + owner + ":" + group);
+        return r.error("unreadable", st.error().message);
+    }
+    if (st->type != plumb::FileType::directory)
+        return r.fail("not_directory", path + " is not a directory; expected a directory owned by " + owner + ":" + group);
+
+    std::string err;
+    auto uid = lookup_id(host(), "/etc/passwd", owner, err);
+    if (!uid && !err.empty()) return r.error("unreadable", "cannot resolve user " + owner + ": " + err);
+    auto gid = lookup_id(host(), "/etc/group", group, err);
+    if (!gid && !err.empty()) return r.error("unreadable", "cannot resolve group " + group + ": " + err);
+
+    bool ok = true;
+    if (std::uint32_t extra = st->mode & ~max_mode) {
+        r.reason("wrong_mode", path + " has mode " + octal(st->mode) + ", which exceeds the maximum " +
+                                   octal(max_mode) + " (extra bits " + octal(extra) + ")");
+        ok = false;
+    }
+    if (require_setgid && !(st->mode & 02000)) {
+        r.reason("wrong_mode", path + " has mode " + octal(st->mode) +
+                                   " without the setgid bit; expected setgid so journal files inherit group " + group);
+        ok = false;
+    }
+    if (!uid) {
+        r.reason("unknown_user", "user " + owner + " does not exist in /etc/passwd; " + path + " is owned by uid " +
+                                     std::to_string(st->uid));
+        ok = false;
+    } else if (st->uid != *uid) {
+        r.reason("wrong_owner", path + " is owned by uid " + std::to_string(st->uid) + "; expected " + owner + " (uid " +
+                                    std::to_string(*uid) + " in /etc/passwd)");
+        ok = false;
+    }
+    if (!gid) {
+        r.reason("unknown_group", "group " + group + " does not exist in /etc/group; " + path + " has gid " +
+                                      std::to_string(st->gid));
+        ok = false;
+    } else if (st->gid != *gid) {
+        r.reason("wrong_group", path + " has gid " + std::to_string(st->gid) + "; expected " + group + " (gid " +
+                                    std::to_string(*gid) + " in /etc/group)");
+        ok = false;
+    }
+    if (!ok) return PLUMB_STATUS_FAIL;
+    return r.pass("ok", path + " is a directory with mode " + octal(st->mode) + " (at most " + octal(max_mode) +
+                            "), owned by " + owner + ":" + group);
+}
+
+plumb_status Journald::journal_files(const json& args, plumb::sdk::Reporter& r) {
+    const std::string path = args.value("path", std::string("/var/log/journal"));
+    const std::string max_mode_text = args.value("max_mode", std::string("0640"));
+    const auto max_mode = static_cast<std::uint32_t>(std::stoul(max_mode_text, nullptr, 8));
+
+    auto top = host().list_dir(path);
+    if (!top) {
+        if (top.error().code == ENOENT) return r.pass("no_journal_files", path + " does not exist: no persistent journal files");
+        return r.error("unreadable", top.error().message);
+    }
+    // journald writes <path>/<machine-id>/*.journal (and *.journal~ for files it found corrupt)
+    std::vector<std::string> candidates;
+    for (const auto& name : *top) {
+        std::string p = path + "/" + name;
+        auto st = host().stat(p, false);
+        if (!st) continue;
+        if (st->type == plumb::FileType::directory) {
+            auto inner = host().list_dir(p);
+            if (!inner) return r.error("unreadable", inner.error().message);
+            for (const auto& f : *inner) candidates.push_back(p + "/" + f);
+        } else {
+            candidates.push_back(p);
+        }
+    }
+    std::size_t checked = 0;
+    bool ok = true;
+    for (const auto& p : candidates) {
+        if (!p.ends_with(".journal") && !p.ends_with(".journal~")) continue;
+        auto st = host().stat(p, false);
+        if (!st) return r.error("unreadable", st.error().message);
+        if (st->type != plumb::FileType::regular) continue;
+        ++checked;
+        if (std::uint32_t extra = st->mode & ~max_mode) {
+            r.reason("wrong_mode", p + " has mode " + octal(st->mode) + ", which exceeds the maximum " + octal(max_mode) +
+                                       " (extra bits " + octal(extra) + ")");
+            ok = false;
+        }
+    }
+    if (!ok) return PLUMB_STATUS_FAIL;
+    if (checked == 0) return r.pass("no_journal_files", "no journal files under " + path);
+    return r.pass("ok", std::to_string(checked) + " journal files under " + path + " have modes within " + octal(max_mode));
+}
+
+// --- argument schemas ----------------------------------------------------------------------------------------
+
+json names_of(Kind kind) {
+    json names = json::array();
+    for (const auto& o : options()) {
+        if (o.kind != kind) continue;
+        names.push_back(o.name);
+        for (const char* a : o.aliases) names.push_back(a);
+    }
+    return names;
+}
+
+json setting_branch(const json& option_names, const json& value_schema, bool ordered) {
+    json props = {{"option", {{"enum", option_names}}}, {"equals", value_schema}, {"require_explicit", {{"type", "boolean"}}}};
+    if (ordered) {
+        props["at_most"] = value_schema;
+        props["at_least"] = value_schema;
+    }
+    return {{"properties", props}, {"additionalProperties", false}};
+}
+
+std::string build_setting_schema() {
+    const json nonneg = {{"type", "integer"}, {"minimum", 0}};
+    const json boolean_value = {{"anyOf", json::array({{{"type", "boolean"}},
+                                                       {{"enum", {"yes", "no", "true", "false", "on", "off", "y", "n",
+                                                                  "t", "f", "1", "0"}}}})}};
+    const json size_value = {{"anyOf", json::array({nonneg, {{"type", "string"},
+                                                             {"pattern", "^[0-9]+(\\.[0-9]+)?[KMGTPE]?$"}}})}};
+    const json time_value = {{"anyOf", json::array({nonneg, {{"type", "string"},
+                                                             {"pattern", "^(infinity|[0-9][0-9a-zA-Z. ]*)$"}}})}};
+    json level_names = json::array();
+    for (const char* l : kLevels) level_names.push_back(l);
+    for (int i = 0; i < 8; ++i) level_names.push_back(std::to_string(i));
+
+    json branches = json::array();
+    for (const auto& o : options()) {
+        if (o.kind != Kind::enumeration) continue;
+        json values = json::array();
+        for (const char* v : o.values) values.push_back(v);
+        branches.push_back(setting_branch(json::array({o.name}), {{"enum", values}}, false));
+    }
+    json bool_names = names_of(Kind::boolean);
+    for (const auto& n : names_of(Kind::compress)) bool_names.push_back(n);
+    branches.push_back(setting_branch(bool_names, boolean_value, false));
+    branches.push_back(setting_branch(names_of(Kind::level), {{"enum", level_names}}, true));
+    branches.push_back(setting_branch(names_of(Kind::size), size_value, true));
+    branches.push_back(setting_branch(names_of(Kind::count), nonneg, true));
+    branches.push_back(setting_branch(names_of(Kind::timespan), time_value, true));
+    branches.push_back(setting_branch(names_of(Kind::path), {{"type", "string"}, {"pattern", "^/"}}, false));
+
+    json all_names = json::array();
+    for (const auto& o : options()) {
+        all_names.push_back(o.name);
+        for (const char* a : o.aliases) all_names.push_back(a);
+    }
+    json schema = {
+        {"type", "object"},
+        {"properties",
+         {{"option", {{"type", "string"}, {"enum", all_names}}},
+          {"equals", json::object()},
+          {"at_most", json::object()},
+          {"at_least", json::object()},
+          {"require_explicit", {{"type", "boolean"}}}}},
+        {"required", {"option"}},
+        {"additionalProperties", false},
+        {"anyOf", json::array({{{"required", {"equals"}}}, {{"required", {"at_most"}}}, {{"required", {"at_least"}}}})},
+        {"oneOf", branches},
+    };
+    return schema.dump();
+}
+
+const std::string kSettingSchema = build_setting_schema();
+
+constexpr const char* kVarLogJournalSchema = R"({
+  "type": "object",
+  "properties": {
+    "path": {"type": "string", "pattern": "^/"},
+    "max_mode": {"type": "string", "pattern": "^[0-7]{3,4}$"},
+    "owner": {"type": "string", "minLength": 1},
+    "group": {"type": "string", "minLength": 1},
+    "require_setgid": {"type": "boolean"}
+  },
+  "additionalProperties": false
+})";
+
+constexpr const char* kJournalFilesSchema = R"({
+  "type": "object",
+  "properties": {
+    "path": {"type": "string", "pattern": "^/"},
+    "max_mode": {"type": "string", "pattern": "^[0-7]{3,4}$"}
+  },
+  "additionalProperties": false
+})";
+
+const plumb::sdk::Procedure<Journald> kProcedures[] = {
+    {"setting", "a journald.conf [Journal] setting, merged with drop-ins, compared to an expected value",
+     kSettingSchema.c_str(), 0, &Journald::setting},
+    {"var_log_journal", "the persistent journal directory exists with bounded mode and the expected owner and group",
+     kVarLogJournalSchema, 0, &Journald::var_log_journal},
+    {"journal_files", "journal files under the persistent journal directory have modes within a maximum",
+     kJournalFilesSchema, 0, &Journald::journal_files},
+};
+
+}  // namespace
+
+PLUMB_MODULE(journald, "1.0.0", "systemd-journald configuration and storage", Journald, kProcedures)
