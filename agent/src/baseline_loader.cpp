@@ -8,11 +8,15 @@
 #include <set>
 
 #include "json_text.hpp"
+#include "plumb/config/text.hpp"
 
 namespace plumb {
 
 using nlohmann::json;
+using config::join;
 using json_text::Document;
+using json_text::escape_pointer_token;
+using json_text::quote;
 
 namespace {
 
@@ -46,24 +50,6 @@ Result<JsonSchema> document_schema(const std::string& name) {
 }
 
 // ---- messages ----------------------------------------------------------------------------------------------------
-
-std::string quote(std::string_view s) { return json(std::string(s)).dump(); }
-
-std::string join(const std::vector<std::string>& items, std::string_view sep = ", ") {
-    std::string out;
-    for (const auto& i : items) out += (out.empty() ? "" : std::string(sep)) + i;
-    return out;
-}
-
-std::string escape_token(std::string_view token) {
-    std::string out;
-    for (char c : token) {
-        if (c == '~') out += "~0";
-        else if (c == '/') out += "~1";
-        else out += c;
-    }
-    return out;
-}
 
 // A parsed file together with its name, for messages.
 struct Source {
@@ -129,7 +115,7 @@ Result<std::vector<Parameter>> load_parameters(const Source& src, const std::str
     std::vector<Parameter> out;
     if (!rule.contains("parameters")) return out;
     for (const auto& [name, def] : rule["parameters"].items()) {
-        std::string ptr = rule_ptr + "/parameters/" + escape_token(name);
+        std::string ptr = rule_ptr + "/parameters/" + escape_pointer_token(name);
         auto schema = parameter_schema(src, ptr, def);
         if (!schema) return std::unexpected(schema.error());
         auto compiled = JsonSchema::compile(*schema);
@@ -191,11 +177,11 @@ Result<void> check_param_refs(const Source& src, const Rule& rule, const json& v
         std::vector<std::string> names;
         for (const auto& p : rule.parameters) names.push_back(quote(p.name));
         return src.error(ptr + "/$param", "expected a parameter of rule " + quote(rule.id) + " (" +
-                                              (names.empty() ? "it has none" : "it has " + join(names)) + "); got " + quote(name));
+                                              (names.empty() ? "it has none" : "it has " + join(names, ", ")) + "); got " + quote(name));
     }
     if (v.is_object())
         for (const auto& [k, c] : v.items())
-            if (auto r = check_param_refs(src, rule, c, ptr + "/" + escape_token(k)); !r) return r;
+            if (auto r = check_param_refs(src, rule, c, ptr + "/" + escape_pointer_token(k)); !r) return r;
     if (v.is_array())
         for (std::size_t i = 0; i < v.size(); ++i)
             if (auto r = check_param_refs(src, rule, v[i], ptr + "/" + std::to_string(i)); !r) return r;
@@ -236,7 +222,7 @@ public:
         if (found.kind == ProcedureCatalog::Lookup::Kind::no_such_procedure) {
             auto offered = catalog_.procedures(call.module);
             return src.error(call.pointer + "/call", "unknown procedure '" + qualified + "'; module " + call.module +
-                                                         (offered.empty() ? " has no such procedure" : " has: " + join(offered)));
+                                                         (offered.empty() ? " has no such procedure" : " has: " + join(offered, ", ")));
         }
         const JsonSchema* validator = catalog_.validator(call.module, call.procedure);
         if (!validator) {
@@ -395,11 +381,11 @@ Result<void> apply_tailoring(Baseline& baseline, std::string_view text, const st
         std::vector<std::pair<Rule*, std::string>> changed;  // rule, pointer of its "values" entry
         if (j.contains("values")) {
             for (const auto& [id, values] : j["values"].items()) {
-                std::string rptr = "/values/" + escape_token(id);
+                std::string rptr = "/values/" + escape_pointer_token(id);
                 Rule* r = rule_at(id);
                 if (!r) return src.error(rptr, "unknown rule " + quote(id) + ": baseline " + quote(baseline.id) + " has no such rule");
                 for (const auto& [name, value] : values.items()) {
-                    std::string vptr = rptr + "/" + escape_token(name);
+                    std::string vptr = rptr + "/" + escape_pointer_token(name);
                     Parameter* p = nullptr;
                     for (auto& q : r->parameters)
                         if (q.name == name) p = &q;
@@ -407,7 +393,7 @@ Result<void> apply_tailoring(Baseline& baseline, std::string_view text, const st
                         std::vector<std::string> names;
                         for (const auto& q : r->parameters) names.push_back(quote(q.name));
                         return src.error(vptr, "unknown parameter " + quote(name) + ": rule " + quote(id) +
-                                                   (names.empty() ? " has no parameters" : " has " + join(names)));
+                                                   (names.empty() ? " has no parameters" : " has " + join(names, ", ")));
                     }
                     auto schema = JsonSchema::compile(p->schema);
                     if (!schema) return src.error(vptr, schema.error().message);

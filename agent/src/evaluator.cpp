@@ -48,7 +48,11 @@ std::optional<Reason> inapplicable(const Rule& rule, const Facts& facts) {
     return std::nullopt;
 }
 
-void append(std::vector<Reason>& to, const std::vector<Reason>& from) { to.insert(to.end(), from.begin(), from.end()); }
+// Two calls can explain themselves with the same words (state and not-masked of one unit): say it once.
+void append(std::vector<Reason>& to, const std::vector<Reason>& from) {
+    for (const auto& r : from)
+        if (std::find(to.begin(), to.end(), r) == to.end()) to.push_back(r);
+}
 
 Outcome combine(const Expr& e, const Rule& rule, const Facts& facts) {
     switch (e.kind) {

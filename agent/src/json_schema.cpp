@@ -11,6 +11,8 @@
 #include <regex>
 #include <set>
 
+#include "json_text.hpp"
+
 namespace plumb {
 
 namespace schema_detail {
@@ -78,23 +80,14 @@ struct JsonSchema::Compiled {
 
 namespace {
 
-std::string escape_pointer_token(std::string_view token) {
-    std::string out;
-    for (char c : token) {
-        if (c == '~') out += "~0";
-        else if (c == '/') out += "~1";
-        else out += c;
-    }
-    return out;
-}
-
-std::string quote_str(std::string_view s) { return json(std::string(s)).dump(); }
+using json_text::escape_pointer_token;
+using json_text::quote;
 
 std::string join_quoted(const std::vector<std::string>& names) {
     std::string out;
     for (const auto& n : names) {
         if (!out.empty()) out += ", ";
-        out += quote_str(n);
+        out += quote(n);
     }
     return out;
 }
@@ -214,10 +207,10 @@ public:
             if (n.ref.empty()) continue;
             bool ok = false;
             std::string target = percent_decode(n.ref, ok);
-            if (!ok) return fail(n.location + "/$ref", "malformed percent-encoding in $ref " + quote_str(n.ref)), false;
+            if (!ok) return fail(n.location + "/$ref", "malformed percent-encoding in $ref " + quote(n.ref)), false;
             auto it = by_location_.find(target);
             if (it == by_location_.end())
-                return fail(n.location + "/$ref", "$ref " + quote_str(n.ref) + " does not point at a subschema"), false;
+                return fail(n.location + "/$ref", "$ref " + quote(n.ref) + " does not point at a subschema"), false;
             n.ref_target = it->second;
         }
         return true;
@@ -262,7 +255,7 @@ private:
             out.source = v.get<std::string>();
             out.re = std::regex(out.source, std::regex::ECMAScript);
         } catch (const std::regex_error& e) {
-            return fail(loc, "invalid regular expression " + quote_str(out.source) + ": " + e.what()), false;
+            return fail(loc, "invalid regular expression " + quote(out.source) + ": " + e.what()), false;
         }
         return true;
     }
@@ -373,17 +366,17 @@ private:
             if (!v.is_string()) return fail(loc, "expected a string"), false;
             n.ref = v.get<std::string>();
             if (n.ref.empty() || n.ref[0] != '#')
-                return fail(loc, "unsupported $ref " + quote_str(n.ref) + ": only local references (\"#...\") are supported"),
+                return fail(loc, "unsupported $ref " + quote(n.ref) + ": only local references (\"#...\") are supported"),
                        false;
             return true;
         }
         if (key == "format") {
             if (!v.is_string()) return fail(loc, "expected a string"), false;
             if (v.get<std::string>() != "date")
-                return fail(loc, "unsupported format " + quote_str(v.get<std::string>()) + " (supported: \"date\")"), false;
+                return fail(loc, "unsupported format " + quote(v.get<std::string>()) + " (supported: \"date\")"), false;
             return n.format_date = true, true;
         }
-        return fail(loc, "unsupported keyword " + quote_str(key)), false;
+        return fail(loc, "unsupported keyword " + quote(key)), false;
     }
 
     JsonSchema::Compiled& out_;
@@ -482,15 +475,19 @@ public:
     }
 
 private:
+    // minProperties/maxProperties, minItems/maxItems, minLength/maxLength: "at least 2 items", got `got`.
+    static void bounds(std::size_t count, const std::optional<std::uint64_t>& min, const std::optional<std::uint64_t>& max,
+                       const char* one, const char* many, const std::string& ptr, const std::string& got,
+                       std::vector<Violation>& out) {
+        auto phrase = [&](std::uint64_t n) { return std::to_string(n) + " " + (n == 1 ? one : many); };
+        if (min && count < *min) out.push_back({ptr, "at least " + phrase(*min), got});
+        if (max && count > *max) out.push_back({ptr, "at most " + phrase(*max), got});
+    }
+
     void object(const Node& n, const json& x, const std::string& ptr, std::vector<Violation>& out, int depth) const {
         for (const auto& r : n.required)
-            if (!x.contains(r)) out.push_back({ptr, "required property " + quote_str(r), ""});
-        if (n.min_properties && x.size() < *n.min_properties)
-            out.push_back({ptr, "at least " + std::to_string(*n.min_properties) + " propert" + (*n.min_properties == 1 ? "y" : "ies"),
-                           std::to_string(x.size())});
-        if (n.max_properties && x.size() > *n.max_properties)
-            out.push_back({ptr, "at most " + std::to_string(*n.max_properties) + " propert" + (*n.max_properties == 1 ? "y" : "ies"),
-                           std::to_string(x.size())});
+            if (!x.contains(r)) out.push_back({ptr, "required property " + quote(r), ""});
+        bounds(x.size(), n.min_properties, n.max_properties, "property", "properties", ptr, std::to_string(x.size()), out);
         for (const auto& [key, value] : x.items()) {
             std::string child = ptr + "/" + escape_pointer_token(key);
             bool matched = false;
@@ -512,7 +509,7 @@ private:
                     for (const auto& p : n.properties) allowed.push_back(p.first);
                     std::string expected = allowed.empty() ? "no properties" : "one of the properties " + join_quoted(allowed);
                     for (const auto& pp : n.pattern_properties) expected += " or a name matching /" + pp.pattern.source + "/";
-                    out.push_back({child, expected, quote_str(key)});
+                    out.push_back({child, expected, quote(key)});
                 } else {
                     run(*n.additional, value, child, out, depth + 1);
                 }
@@ -526,12 +523,7 @@ private:
     }
 
     void array(const Node& n, const json& x, const std::string& ptr, std::vector<Violation>& out, int depth) const {
-        if (n.min_items && x.size() < *n.min_items)
-            out.push_back({ptr, "at least " + std::to_string(*n.min_items) + " item" + (*n.min_items == 1 ? "" : "s"),
-                           std::to_string(x.size())});
-        if (n.max_items && x.size() > *n.max_items)
-            out.push_back({ptr, "at most " + std::to_string(*n.max_items) + " item" + (*n.max_items == 1 ? "" : "s"),
-                           std::to_string(x.size())});
+        bounds(x.size(), n.min_items, n.max_items, "item", "items", ptr, std::to_string(x.size()), out);
         for (std::size_t i = 0; i < x.size(); ++i) {
             const Node* s = i < n.prefix_items.size() ? n.prefix_items[i] : n.items;
             if (s) run(*s, x[i], ptr + "/" + std::to_string(i), out, depth + 1);
@@ -557,12 +549,8 @@ private:
 
     void string(const Node& n, const std::string& s, const json& x, const std::string& ptr, std::vector<Violation>& out) const {
         std::size_t len = (n.min_length || n.max_length) ? code_points(s) : 0;
-        if (n.min_length && len < *n.min_length)
-            out.push_back({ptr, "at least " + std::to_string(*n.min_length) + " character" + (*n.min_length == 1 ? "" : "s"),
-                           describe_json_value(x)});
-        if (n.max_length && len > *n.max_length)
-            out.push_back({ptr, "at most " + std::to_string(*n.max_length) + " character" + (*n.max_length == 1 ? "" : "s"),
-                           describe_json_value(x)});
+        if (n.min_length || n.max_length)
+            bounds(len, n.min_length, n.max_length, "character", "characters", ptr, describe_json_value(x), out);
         if (n.pattern && !search(*n.pattern, s))
             out.push_back({ptr, "a string matching /" + n.pattern->source + "/", describe_json_value(x)});
         if (n.format_date && !is_date(s)) out.push_back({ptr, "a calendar date YYYY-MM-DD", describe_json_value(x)});

@@ -10,17 +10,37 @@ namespace plumb::json_text {
 
 using nlohmann::json;
 
-Position position_of(std::string_view text, std::size_t offset) {
-    offset = std::min(offset, text.size());
-    Position p{1, 1};
-    for (std::size_t i = 0; i < offset; ++i) {
-        if (text[i] == '\n') {
+std::string escape_pointer_token(std::string_view token) {
+    std::string out;
+    for (char c : token) {
+        if (c == '~') out += "~0";
+        else if (c == '/') out += "~1";
+        else out += c;
+    }
+    return out;
+}
+
+std::string quote(std::string_view s) { return json(std::string(s)).dump(); }
+
+namespace {
+
+// Moves a position over `span`.
+void advance(Position& p, std::string_view span) {
+    for (char c : span) {
+        if (c == '\n') {
             ++p.line;
             p.column = 1;
         } else {
             ++p.column;
         }
     }
+}
+
+}  // namespace
+
+Position position_of(std::string_view text, std::size_t offset) {
+    Position p{1, 1};
+    advance(p, text.substr(0, offset));
     return p;
 }
 
@@ -36,16 +56,6 @@ std::string Document::where(const std::string& source, const std::string& pointe
 }
 
 namespace {
-
-std::string escape_token(std::string_view token) {
-    std::string out;
-    for (char c : token) {
-        if (c == '~') out += "~0";
-        else if (c == '/') out += "~1";
-        else out += c;
-    }
-    return out;
-}
 
 // Walks text nlohmann has already accepted, recording positions and rejecting duplicate keys (which nlohmann would
 // silently resolve to the last value: two "severity" keys in a rule must not pass unnoticed).
@@ -127,7 +137,7 @@ private:
             }
             std::size_t key_at = i_;
             std::string key = json::parse(string_token()).get<std::string>();
-            std::string child = ptr + "/" + escape_token(key);
+            std::string child = ptr + "/" + escape_pointer_token(key);
             if (!seen.insert(key).second) {
                 error_at(key_at, "duplicate key " + json(key).dump() + " in the object at " + (ptr.empty() ? "(document root)" : ptr));
                 return;
@@ -156,13 +166,9 @@ private:
 
     // Positions are requested in increasing offset order, so line counting continues from the last one.
     Position position_of_cached(std::size_t offset) {
-        for (; last_offset_ < offset; ++last_offset_) {
-            if (t_[last_offset_] == '\n') {
-                ++last_.line;
-                last_.column = 1;
-            } else {
-                ++last_.column;
-            }
+        if (last_offset_ < offset) {
+            advance(last_, t_.substr(last_offset_, offset - last_offset_));
+            last_offset_ = offset;
         }
         return last_;
     }

@@ -18,6 +18,12 @@ struct Position {
     std::size_t column = 0;  // 1-based, in bytes
 };
 
+// One reference token of a JSON pointer (RFC 6901): "~" -> "~0", "/" -> "~1".
+std::string escape_pointer_token(std::string_view token);
+
+// A string as a JSON string literal, for messages: ab"c -> "ab\"c".
+std::string quote(std::string_view s);
+
 // 1-based line and column of a byte offset.
 Position position_of(std::string_view text, std::size_t offset);
 

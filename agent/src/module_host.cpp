@@ -11,6 +11,8 @@
 #include <cstdio>
 #include <regex>
 
+#include "plumb/config/text.hpp"
+
 namespace plumb {
 
 namespace {
@@ -21,19 +23,13 @@ bool valid_identifier(std::string_view s) {
     });
 }
 
-std::string octal(unsigned mode) {
-    char buf[16];
-    std::snprintf(buf, sizeof buf, "%04o", mode);
-    return buf;
-}
-
 // Modules run as root with the engine's privileges: whoever can write the file or its directory owns the host.
 Result<void> check_ownership(const struct stat& st, const std::string& what, bool development) {
     if (development) return {};
     if (st.st_uid != 0)
         return fail(EPERM, what + " is owned by uid " + std::to_string(st.st_uid) + ", expected root (uid 0)");
     if (st.st_mode & (S_IWGRP | S_IWOTH))
-        return fail(EPERM, what + " has mode " + octal(st.st_mode & 07777) + ": group/world-writable, refused");
+        return fail(EPERM, what + " has mode " + config::octal(st.st_mode) + ": group/world-writable, refused");
     return {};
 }
 
@@ -86,7 +82,7 @@ Result<void> check_directory_chain(const std::string& real_dir) {
         if (st.st_uid != 0)
             return fail(EPERM, "module directory " + prefix + " is owned by uid " + std::to_string(st.st_uid) + ", expected root (uid 0)");
         if ((st.st_mode & (S_IWGRP | S_IWOTH)) && (last || !(st.st_mode & S_ISVTX)))
-            return fail(EPERM, "module directory " + prefix + " has mode " + octal(st.st_mode & 07777) + ": group/world-writable, refused");
+            return fail(EPERM, "module directory " + prefix + " has mode " + config::octal(st.st_mode) + ": group/world-writable, refused");
         if (last) return {};
         pos = next;
     }

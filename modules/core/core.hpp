@@ -13,24 +13,22 @@
 
 #include <nlohmann/json.hpp>
 
+#include "plumb/config/accounts.hpp"
+#include "plumb/config/text.hpp"
 #include "plumb/module.hpp"
 
 struct sd_bus;
 
 namespace plumb::core {
 
-// One /etc/passwd or /etc/group line of the audited root.
-struct Account {
-    std::string name;
-    std::uint32_t id = 0;
-    unsigned line = 0;
-};
-struct AccountTable {
-    std::string file;
-    std::vector<Account> entries;
-    const Account* by_name(std::string_view name) const;
-    const Account* by_id(std::uint32_t id) const;
-};
+// /etc/passwd and /etc/group of the audited root, and the shared text helpers, from the configuration family.
+using config::Account;
+using config::AccountTable;
+using config::join;
+using config::octal;
+using config::parse_integer;
+using config::split_lines;
+using config::trim;
 
 // One dpkg status paragraph.
 struct DpkgPackage {
@@ -93,14 +91,10 @@ extern const char* const kPackageInstalledSchema;
 
 // ---- helpers (util.cpp) ----
 std::string quote_value(std::string_view s);                   // "\"value\"" with control characters escaped
-std::string octal_mode(std::uint32_t mode);               // "0644"
 bool is_missing(const Error& e);                          // ENOENT / ENOTDIR: the path does not exist
 std::string join_path(std::string_view dir, std::string_view name);
 std::string dir_name(std::string_view path);
 std::string base_name(std::string_view path);
-std::string_view trim(std::string_view s);
-std::vector<std::string> split_lines(std::string_view text);  // without the '\n'; a trailing newline adds no line
-std::optional<long long> parse_integer(std::string_view s);   // whole string, optional sign, decimal
 std::string lower(std::string_view s);
 bool ends_with(std::string_view s, std::string_view suffix);
 std::string truncate_for_message(std::string_view s, std::size_t max = 160);

@@ -133,41 +133,14 @@ bool all_digits(std::string_view s) {
 const Result<AccountTable>& Core::accounts(bool groups) {
     auto& slot = groups ? group_ : passwd_;
     if (slot) return *slot;
-    AccountTable table;
-    table.file = groups ? "/etc/group" : "/etc/passwd";
-    auto text = host().read(table.file);
+    const char* file = groups ? "/etc/group" : "/etc/passwd";
+    auto text = host().read(file);
     if (!text) {
         slot = std::unexpected(text.error());
         return *slot;
     }
-    unsigned lineno = 0;
-    for (const auto& line : split_lines(*text)) {
-        ++lineno;
-        // name:password:id:...; NIS "+"/"-" compat lines and malformed lines are not accounts.
-        auto c1 = line.find(':');
-        if (c1 == std::string::npos || c1 == 0 || line[0] == '+' || line[0] == '-' || line[0] == '#') continue;
-        auto c2 = line.find(':', c1 + 1);
-        if (c2 == std::string::npos) continue;
-        auto c3 = line.find(':', c2 + 1);
-        auto id_text = std::string_view(line).substr(c2 + 1, c3 == std::string::npos ? std::string::npos : c3 - c2 - 1);
-        auto id = parse_integer(id_text);
-        if (!id || *id < 0 || *id > 0xffffffffLL) continue;
-        table.entries.push_back({line.substr(0, c1), static_cast<std::uint32_t>(*id), lineno});
-    }
-    slot = std::move(table);
+    slot = config::parse_account_db(*text, file);
     return *slot;
-}
-
-const Account* AccountTable::by_name(std::string_view name) const {
-    for (const auto& a : entries)
-        if (a.name == name) return &a;
-    return nullptr;
-}
-
-const Account* AccountTable::by_id(std::uint32_t id) const {
-    for (const auto& a : entries)
-        if (a.id == id) return &a;
-    return nullptr;
 }
 
 plumb_status Core::file_exists(const nlohmann::json& args, sdk::Reporter& r) {
@@ -239,10 +212,10 @@ plumb_status Core::file_permissions(const nlohmann::json& args, sdk::Reporter& r
                                                          " is not an octal mode of at most 07777");
         if (auto extra = mode & ~*max) {
             failed = true;
-            r.reason("mode_too_permissive", path + ": mode " + octal_mode(mode) + " has bits " + octal_mode(extra) +
-                                                " beyond the allowed " + octal_mode(*max));
+            r.reason("mode_too_permissive", path + ": mode " + octal(mode) + " has bits " + octal(extra) +
+                                                " beyond the allowed " + octal(*max));
         } else {
-            ok.push_back("mode " + octal_mode(mode) + " within " + octal_mode(*max));
+            ok.push_back("mode " + octal(mode) + " within " + octal(*max));
         }
     }
     if (args.contains("mode")) {
@@ -251,9 +224,9 @@ plumb_status Core::file_permissions(const nlohmann::json& args, sdk::Reporter& r
                                                           " is not an octal mode of at most 07777");
         if (mode != *want) {
             failed = true;
-            r.reason("mode_mismatch", path + ": mode is " + octal_mode(mode) + "; expected exactly " + octal_mode(*want));
+            r.reason("mode_mismatch", path + ": mode is " + octal(mode) + "; expected exactly " + octal(*want));
         } else {
-            ok.push_back("mode " + octal_mode(mode));
+            ok.push_back("mode " + octal(mode));
         }
     }
     for (bool groups : {false, true}) {
@@ -301,9 +274,7 @@ plumb_status Core::file_permissions(const nlohmann::json& args, sdk::Reporter& r
         }
     }
     if (failed) return PLUMB_STATUS_FAIL;
-    std::string summary;
-    for (const auto& s : ok) summary += (summary.empty() ? "" : ", ") + s;
-    return r.pass("permissions_ok", path + ": " + summary);
+    return r.pass("permissions_ok", path + ": " + join(ok, ", "));
 }
 
 plumb_status Core::file_regex(const nlohmann::json& args, sdk::Reporter& r) {

@@ -1,5 +1,4 @@
 #include <cctype>
-#include <charconv>
 #include <cstdio>
 
 #include "core.hpp"
@@ -28,12 +27,6 @@ std::string quote_value(std::string_view s) {
     return out + "\"";
 }
 
-std::string octal_mode(std::uint32_t mode) {
-    char buf[16];
-    std::snprintf(buf, sizeof buf, "%04o", mode & 07777);
-    return buf;
-}
-
 bool is_missing(const Error& e) { return e.code == ENOENT || e.code == ENOTDIR; }
 
 std::string join_path(std::string_view dir, std::string_view name) {
@@ -54,37 +47,6 @@ std::string base_name(std::string_view path) {
     while (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
     auto slash = path.rfind('/');
     return std::string(slash == std::string_view::npos ? path : path.substr(slash + 1));
-}
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-    return s;
-}
-
-std::vector<std::string> split_lines(std::string_view text) {
-    std::vector<std::string> lines;
-    std::size_t start = 0;
-    while (start < text.size()) {
-        auto nl = text.find('\n', start);
-        if (nl == std::string_view::npos) {
-            lines.emplace_back(text.substr(start));
-            break;
-        }
-        lines.emplace_back(text.substr(start, nl - start));
-        start = nl + 1;
-    }
-    return lines;
-}
-
-std::optional<long long> parse_integer(std::string_view s) {
-    s = trim(s);
-    if (!s.empty() && s.front() == '+') s.remove_prefix(1);
-    if (s.empty()) return std::nullopt;
-    long long v = 0;
-    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v, 10);
-    if (ec != std::errc() || p != s.data() + s.size()) return std::nullopt;
-    return v;
 }
 
 std::string lower(std::string_view s) {

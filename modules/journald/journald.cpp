@@ -14,6 +14,7 @@
 
 #include "plumb/config/ini.hpp"
 #include "plumb/config/keyvalue.hpp"
+#include "plumb/config/text.hpp"
 #include "plumb/config/units.hpp"
 #include "plumb/module.hpp"
 
@@ -23,6 +24,8 @@ using nlohmann::json;
 using plumb::config::Assignment;
 using plumb::config::MergedIni;
 namespace cfg = plumb::config;
+using cfg::join;
+using cfg::octal;
 
 constexpr const char* kMainFile = "/etc/systemd/journald.conf";
 constexpr const char* kDropinDir = "systemd/journald.conf.d";
@@ -203,11 +206,8 @@ std::optional<Value> parse_value(const Option& o, const std::string& raw) {
 
 std::string accepted_values(const Option& o) {
     switch (o.kind) {
-        case Kind::enumeration: {
-            std::string s;
-            for (const char* x : o.values) s += std::string(s.empty() ? "" : ", ") + x;
-            return "one of " + s + " (lower case)";
-        }
+        case Kind::enumeration:
+            return "one of " + join(std::vector<std::string>(o.values.begin(), o.values.end()), ", ") + " (lower case)";
         case Kind::boolean: return "a boolean (yes/no, true/false, on/off, 1/0)";
         case Kind::compress: return "a boolean or a size threshold";
         case Kind::level: return "a log level (emerg..debug or 0..7)";
@@ -323,54 +323,11 @@ std::string describe_expectation(const Expectation& e) {
     return (e.op == "at_most" ? "at most " : "at least ") + e.shown;
 }
 
-std::string join(const std::vector<std::string>& v, const char* sep) {
-    std::string out;
-    for (const auto& s : v) out += (out.empty() ? "" : sep) + s;
-    return out;
-}
-
-// --- /etc/passwd and /etc/group of the audited root ------------------------------------------------------------
-
-std::optional<std::uint32_t> lookup_id(plumb::FileSource& files, const std::string& db, const std::string& name,
-                                       std::string& error) {
-    if (!name.empty() && name.find_first_not_of("0123456789") == std::string::npos)
-        return static_cast<std::uint32_t>(std::stoul(name));
-    auto text = files.read(db);
-    if (!text) {
-        error = text.error().message;
-        return std::nullopt;
-    }
-    std::string_view t = *text;
-    std::size_t pos = 0;
-    while (pos < t.size()) {
-        std::size_t nl = t.find('\n', pos);
-        std::string_view line = t.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
-        pos = nl == std::string_view::npos ? t.size() : nl + 1;
-        // name:password:id:...
-        std::size_t c1 = line.find(':');
-        if (c1 == std::string_view::npos || line.substr(0, c1) != name) continue;
-        std::size_t c2 = line.find(':', c1 + 1);
-        if (c2 == std::string_view::npos) continue;
-        std::size_t c3 = line.find(':', c2 + 1);
-        std::string id(line.substr(c2 + 1, c3 == std::string_view::npos ? std::string_view::npos : c3 - c2 - 1));
-        if (id.empty() || id.find_first_not_of("0123456789") != std::string::npos) continue;
-        return static_cast<std::uint32_t>(std::stoul(id));
-    }
-    return std::nullopt;
-}
-
-std::string octal(std::uint32_t mode) {
-    char buf[8];
-    std::snprintf(buf, sizeof buf, "%04o", mode);
-    return buf;
-}
-
 class Journald : public plumb::sdk::Instance {
 public:
     using Instance::Instance;
 
     plumb_status setting(const json& args, plumb::sdk::Reporter& r);
-    plumb_status var_log_journal(const json& args, plumb::sdk::Reporter& r);
     plumb_status journal_files(const json& args, plumb::sdk::Reporter& r);
 
 private:
@@ -499,64 +456,6 @@ plumb_status Journald::setting(const json& args, plumb::sdk::Reporter& r) {
     return r.fail("value_mismatch", actual + " " + origin + "; expected " + wanted);
 }
 
-plumb_status Journald::var_log_journal(const json& args, plumb::sdk::Reporter& r) {
-    const std::string path = args.value("path", std::string("/var/log/journal"));
-    const std::string max_mode_text = args.value("max_mode", std::string("2755"));
-    const std::string owner = args.value("owner", std::string("root"));
-    const std::string group = args.value("group", std::string("systemd-journal"));
-    const bool require_setgid = args.value("require_setgid", false);
-    const auto max_mode = static_cast<std::uint32_t>(std::stoul(max_mode_text, nullptr, 8));
-
-    auto st = host().stat(path, true);
-    if (!st) {
-        if (st.error().code == ENOENT)
-            return r.fail("missing", path + " does not exist; with Storage=auto journald keeps logs only in /run "
-                                            "(volatile); expected a directory owned by " + owner + ":" + group);
-        return r.error("unreadable", st.error().message);
-    }
-    if (st->type != plumb::FileType::directory)
-        return r.fail("not_directory", path + " is not a directory; expected a directory owned by " + owner + ":" + group);
-
-    std::string err;
-    auto uid = lookup_id(host(), "/etc/passwd", owner, err);
-    if (!uid && !err.empty()) return r.error("unreadable", "cannot resolve user " + owner + ": " + err);
-    auto gid = lookup_id(host(), "/etc/group", group, err);
-    if (!gid && !err.empty()) return r.error("unreadable", "cannot resolve group " + group + ": " + err);
-
-    bool ok = true;
-    if (std::uint32_t extra = st->mode & ~max_mode) {
-        r.reason("wrong_mode", path + " has mode " + octal(st->mode) + ", which exceeds the maximum " +
-                                   octal(max_mode) + " (extra bits " + octal(extra) + ")");
-        ok = false;
-    }
-    if (require_setgid && !(st->mode & 02000)) {
-        r.reason("wrong_mode", path + " has mode " + octal(st->mode) +
-                                   " without the setgid bit; expected setgid so journal files inherit group " + group);
-        ok = false;
-    }
-    if (!uid) {
-        r.reason("unknown_user", "user " + owner + " does not exist in /etc/passwd; " + path + " is owned by uid " +
-                                     std::to_string(st->uid));
-        ok = false;
-    } else if (st->uid != *uid) {
-        r.reason("wrong_owner", path + " is owned by uid " + std::to_string(st->uid) + "; expected " + owner + " (uid " +
-                                    std::to_string(*uid) + " in /etc/passwd)");
-        ok = false;
-    }
-    if (!gid) {
-        r.reason("unknown_group", "group " + group + " does not exist in /etc/group; " + path + " has gid " +
-                                      std::to_string(st->gid));
-        ok = false;
-    } else if (st->gid != *gid) {
-        r.reason("wrong_group", path + " has gid " + std::to_string(st->gid) + "; expected " + group + " (gid " +
-                                    std::to_string(*gid) + " in /etc/group)");
-        ok = false;
-    }
-    if (!ok) return PLUMB_STATUS_FAIL;
-    return r.pass("ok", path + " is a directory with mode " + octal(st->mode) + " (at most " + octal(max_mode) +
-                            "), owned by " + owner + ":" + group);
-}
-
 plumb_status Journald::journal_files(const json& args, plumb::sdk::Reporter& r) {
     const std::string path = args.value("path", std::string("/var/log/journal"));
     const std::string max_mode_text = args.value("max_mode", std::string("0640"));
@@ -673,18 +572,6 @@ std::string build_setting_schema() {
 
 const std::string kSettingSchema = build_setting_schema();
 
-constexpr const char* kVarLogJournalSchema = R"({
-  "type": "object",
-  "properties": {
-    "path": {"type": "string", "pattern": "^/"},
-    "max_mode": {"type": "string", "pattern": "^[0-7]{3,4}$"},
-    "owner": {"type": "string", "minLength": 1},
-    "group": {"type": "string", "minLength": 1},
-    "require_setgid": {"type": "boolean"}
-  },
-  "additionalProperties": false
-})";
-
 constexpr const char* kJournalFilesSchema = R"({
   "type": "object",
   "properties": {
@@ -697,8 +584,6 @@ constexpr const char* kJournalFilesSchema = R"({
 const plumb::sdk::Procedure<Journald> kProcedures[] = {
     {"setting", "a journald.conf [Journal] setting, merged with drop-ins, compared to an expected value",
      kSettingSchema.c_str(), 0, &Journald::setting},
-    {"var_log_journal", "the persistent journal directory exists with bounded mode and the expected owner and group",
-     kVarLogJournalSchema, 0, &Journald::var_log_journal},
     {"journal_files", "journal files under the persistent journal directory have modes within a maximum",
      kJournalFilesSchema, 0, &Journald::journal_files},
 };

@@ -79,6 +79,17 @@ TEST_F(EvaluatorTest, AllOf) {
     EXPECT_EQ(eval_one(all({call("n"), call("n")})).status, Status::notapplicable);
 }
 
+TEST_F(EvaluatorTest, IdenticalReasonsAreReportedOnce) {
+    fact("p_same", Status::pass, "p_ok");  // same code, different phrase: kept
+    Rule dummy;
+    facts.calls[call_key(call("p_twin"), dummy)] = Outcome{Status::pass, {{"p_ok", "p"}}};  // same code and phrase as "p"
+    auto r = eval_one(all({call("p"), call("p_twin"), call("p_same")}));
+    EXPECT_EQ(r.status, Status::pass);
+    ASSERT_EQ(r.reasons.size(), 2u);
+    EXPECT_EQ(r.reasons[0], (Reason{"p_ok", "p"}));
+    EXPECT_EQ(r.reasons[1], (Reason{"p_ok", "p_same"}));
+}
+
 TEST_F(EvaluatorTest, AnyOf) {
     EXPECT_EQ(eval_one(any({call("f"), call("p")})).status, Status::pass);
     auto r = eval_one(any({call("f"), call("f2")}));

@@ -2,16 +2,10 @@
 // characters, quoting and which occurrence of a key wins.
 #include "plumb/config/keyvalue.hpp"
 
+#include "plumb/config/text.hpp"
+
 namespace plumb::config {
 namespace {
-
-constexpr std::string_view kBlank = " \t\r\f\v";
-
-std::string_view trim(std::string_view s) {
-    std::size_t b = s.find_first_not_of(kBlank);
-    if (b == std::string_view::npos) return {};
-    return s.substr(b, s.find_last_not_of(kBlank) - b + 1);
-}
 
 char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
 
@@ -57,11 +51,7 @@ KeyValueFile parse_key_value(std::string_view text, const std::string& file, con
     out.file = file;
     out.syntax = syntax;
     unsigned line_no = 0;
-    std::size_t pos = 0;
-    while (pos < text.size()) {
-        std::size_t nl = text.find('\n', pos);
-        std::string_view raw = text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
-        pos = nl == std::string_view::npos ? text.size() : nl + 1;
+    for (const auto& raw : split_lines(text)) {
         ++line_no;
 
         std::string_view line = trim(raw);

@@ -105,6 +105,81 @@ TEST_F(CoreFiles, PermissionsOwnersFromTheRootsUserDatabase) {
                    "unknown_group", "wheel", "/etc/group");
 }
 
+// The persistent journal directory as the cis baseline checks it (formerly journald.var_log_journal): a setgid
+// directory whose group exists only in the root's own /etc/group.
+class CoreJournalDirectory : public ::testing::Test {
+protected:
+    void SetUp() override {
+        root.write("/etc/passwd", "root:x:0:0:root:/root:/bin/bash\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n");
+        root.write("/etc/group", "root:x:0:\nadm:x:4:\nsystemd-journal:x:999:\n");
+        root.mkdir("/var/log/journal", 02755);
+        root.chmod("/var/log/journal", 02755);
+        ASSERT_EQ(::chown((root / "/var/log/journal").c_str(), 0, 999), 0);
+    }
+    nlohmann::json args(const std::string& max_mode) const {
+        return {{"path", "/var/log/journal"}, {"max_mode", max_mode}, {"owner", "root"}, {"group", "systemd-journal"}};
+    }
+    TempRoot root;
+};
+
+TEST_F(CoreJournalDirectory, SetgidDirectoryWithinMaximum) {
+    ModuleHarness h(root.path());
+    EXPECT_OUTCOME(h.run("core.file_exists", {{"path", "/var/log/journal"}, {"type", "directory"}}), Status::pass,
+                   "file_present", "is a directory");
+    EXPECT_OUTCOME(h.run("core.file_permissions", args("2755")), Status::pass, "permissions_ok", "mode 2755 within 2755",
+                   "owner root (uid 0)", "group systemd-journal (gid 999)");
+    EXPECT_OUTCOME(h.run("core.file_permissions", args("2750")), Status::fail, "mode_too_permissive",
+                   "/var/log/journal", "mode 2755", "bits 0005", "allowed 2750");
+    // The setgid bit itself, so that journal files inherit the group: an exact mode.
+    EXPECT_OUTCOME(h.run("core.file_permissions", {{"path", "/var/log/journal"}, {"mode", "2755"}}), Status::pass,
+                   "permissions_ok", "mode 2755");
+    root.chmod("/var/log/journal", 0755);
+    ModuleHarness h2(root.path());
+    EXPECT_OUTCOME(h2.run("core.file_permissions", {{"path", "/var/log/journal"}, {"mode", "2755"}}), Status::fail,
+                   "mode_mismatch", "mode is 0755", "expected exactly 2755");
+}
+
+TEST_F(CoreJournalDirectory, WrongModeOwnerAndGroup) {
+    root.chmod("/var/log/journal", 0777);
+    ASSERT_EQ(::chown((root / "/var/log/journal").c_str(), 65534, 4), 0);
+    ModuleHarness h(root.path());
+    auto o = h.run("core.file_permissions", args("2755"));
+    EXPECT_OUTCOME(o, Status::fail, "mode_too_permissive", "mode 0777", "bits 0022", "allowed 2755");
+    EXPECT_EQ(o.reasons.size(), 3u) << describe(o);
+    EXPECT_TRUE(has_reason(o, "owner_mismatch", {"owner is nobody (uid 65534)", "expected root (uid 0, /etc/passwd:1)"}))
+        << describe(o);
+    // gid 4 and 999 are named by the root's /etc/group, not the host's.
+    EXPECT_TRUE(has_reason(o, "group_mismatch", {"group is adm (gid 4)", "expected systemd-journal (gid 999, /etc/group:3)"}))
+        << describe(o);
+}
+
+TEST_F(CoreJournalDirectory, MissingNotADirectoryAndUnknownGroup) {
+    TempRoot empty;
+    empty.write("/etc/group", "root:x:0:\n");
+    empty.write("/var/log/journal2", "file");
+    ModuleHarness h(empty.path());
+    EXPECT_OUTCOME(h.run("core.file_exists", {{"path", "/var/log/journal"}, {"type", "directory"}}), Status::fail,
+                   "file_missing", "/var/log/journal", "expected a directory");
+    EXPECT_OUTCOME(h.run("core.file_permissions", args("2755")), Status::fail, "file_missing", "/var/log/journal");
+    EXPECT_OUTCOME(h.run("core.file_exists", {{"path", "/var/log/journal2"}, {"type", "directory"}}), Status::fail,
+                   "file_wrong_type", "is a regular file", "expected a directory");
+    empty.mkdir("/var/log/journal", 02755);
+    ModuleHarness h2(empty.path());
+    EXPECT_OUTCOME(h2.run("core.file_permissions", {{"path", "/var/log/journal"}, {"group", "systemd-journal"}}),
+                   Status::error, "unknown_group", "systemd-journal", "/etc/group");
+}
+
+TEST(CoreFilesSchema, PermissionsRejectsNonOctalModes) {
+    TempRoot root;
+    ModuleHarness h(root.path());
+    const auto* module = h.registry().module("core");
+    ASSERT_NE(module, nullptr);
+    const auto* proc = module->procedure("file_permissions");
+    ASSERT_NE(proc, nullptr);
+    EXPECT_FALSE(proc->validator.validate({{"path", "/var/log/journal"}, {"max_mode", "999"}}).empty());
+    EXPECT_TRUE(proc->validator.validate({{"path", "/var/log/journal"}, {"max_mode", "2755"}}).empty());
+}
+
 TEST_F(CoreFiles, RegexPerLine) {
     ModuleHarness h(root.path());
     EXPECT_OUTCOME(h.run("core.file_regex", {{"path", "/etc/ssh/sshd_config"}, {"pattern", "^PermitRootLogin\\s+no"},
