@@ -9,7 +9,9 @@
 #include <climits>
 #include <cstdlib>
 #include <cstdio>
+#include <cstring>
 #include <regex>
+#include <set>
 
 #include "plumb/config/text.hpp"
 
@@ -257,11 +259,20 @@ struct HostBridge {
     static int list_dir(plumb_host* h, const char* path, const char* const** names, size_t* count) {
         if (!path || !names || !count) return -EINVAL;
         RunContext& c = ctx(h);
-        auto r = c.list_dir(path);  // fills the cache entry
+        auto r = c.list_dir(path);
         if (!r) return -r.error().code;
-        auto& cached = c.dirs_.at(normalize_root_path(path));
-        *names = cached->c_names.data();
-        *count = cached->c_names.size();
+        if (!c.plan_) {  // the cache entry owns the names
+            auto& cached = c.dirs_.at(normalize_root_path(path));
+            *names = cached->c_names.data();
+            *count = cached->c_names.size();
+            return 0;
+        }
+        // While planning the listing may include planned files: keep this copy alive for the rest of the run.
+        auto& stored = c.overlay_listings_.emplace_back(std::make_unique<std::vector<std::string>>(std::move(*r)));
+        auto& c_names = c.overlay_c_names_.emplace_back(std::make_unique<std::vector<const char*>>());
+        for (const auto& n : *stored) c_names->push_back(n.c_str());
+        *names = c_names->data();
+        *count = c_names->size();
         return 0;
     }
     static int read_link(plumb_host* h, const char* path, const char** target) {
@@ -287,24 +298,87 @@ struct HostBridge {
         if (message && level <= c.log_level_) std::fprintf(stderr, "plumb: %s\n", message);
     }
 
+    // Planning callbacks: the planner handle is the RunContext itself, valid only while remediate() runs.
+    static RunContext* planning(plumb_planner* p) {
+        auto* c = reinterpret_cast<RunContext*>(p);
+        return c && c->plan_ ? c : nullptr;
+    }
+    static int plan_file(plumb_planner* p, const char* path, std::optional<std::string> content, uint32_t mode_if_new,
+                         const char* why) {
+        RunContext* c = planning(p);
+        if (!c || !path || path[0] != '/') return -EINVAL;
+        std::string n = normalize_root_path(path);
+        if (n == "/" || n.find("/../") != std::string::npos || n.ends_with("/..")) return -EINVAL;
+        if (auto live_ok = c->check_live_path(n); !live_ok || n.starts_with("/proc/") || n.starts_with("/sys/"))
+            return -EINVAL;  // kernel interfaces change through live actions, never as files
+        PlannedFile* f = c->plan_->file(n);
+        if (!f) {
+            PlannedFile fresh;
+            fresh.path = n;
+            auto current = c->read(n);  // the original, through the run's cache
+            if (current) fresh.original = std::string(*current);
+            else if (current.error().code != ENOENT) return -current.error().code;
+            c->plan_->files.push_back(std::move(fresh));
+            f = &c->plan_->files.back();
+        }
+        f->content = std::move(content);
+        f->mode_if_new = mode_if_new & 07777;
+        if (why && *why) f->why.push_back(why);
+        f->rules.insert(c->plan_rule_);
+        c->plan_changed_ = true;
+        return 0;
+    }
+    static int plan_write_file(plumb_planner* p, const char* path, const char* content, size_t size, uint32_t mode_if_new,
+                               const char* why) {
+        if (!content && size) return -EINVAL;
+        return plan_file(p, path, std::string(content ? content : "", size), mode_if_new, why);
+    }
+    static int plan_remove_file(plumb_planner* p, const char* path, const char* why) {
+        return plan_file(p, path, std::nullopt, 0, why);
+    }
+    static int plan_service(plumb_planner* p, const char* unit, const char* action, const char* why) {
+        RunContext* c = planning(p);
+        static const std::set<std::string_view> actions{"restart", "reload", "try-restart", "enable", "disable", "start", "stop"};
+        if (!c || !unit || !*unit || !action || !actions.contains(action)) return -EINVAL;
+        for (auto& s : c->plan_->services)
+            if (s.unit == unit && s.action == action) {
+                s.rules.insert(c->plan_rule_);
+                return 0;
+            }
+        c->plan_->services.push_back({unit, action, why ? why : "", {c->plan_rule_}});
+        return 0;
+    }
+    static int plan_notice(plumb_planner* p, const char* kind, const char* phrase) {
+        RunContext* c = planning(p);
+        if (!c || !kind || !*kind) return -EINVAL;
+        c->plan_->notices.push_back({kind, phrase ? phrase : "", c->plan_rule_});
+        return 0;
+    }
+    static int plan_live_action(plumb_planner* p, const char* name, const char* description, const char* payload,
+                                const char* undo) {
+        RunContext* c = planning(p);
+        if (!c || !name || !*name || !payload) return -EINVAL;
+        auto pj = nlohmann::json::parse(payload, nullptr, false);
+        auto uj = undo ? nlohmann::json::parse(undo, nullptr, false) : nlohmann::json();
+        if (pj.is_discarded() || uj.is_discarded()) return -EINVAL;
+        c->plan_->live_actions.push_back({c->plan_module_, name, description ? description : "", std::move(pj), std::move(uj), c->plan_rule_});
+        return 0;
+    }
+
     static const plumb_host_api api;
 };
 
 const plumb_host_api HostBridge::api = {
     PLUMB_MODULE_ABI_VERSION, sizeof(plumb_host_api), &HostBridge::is_live,   &HostBridge::root_path,
     &HostBridge::read_file,   &HostBridge::stat,       &HostBridge::list_dir, &HostBridge::read_link,
-    &HostBridge::open_read,   &HostBridge::add_reason, &HostBridge::log,
+    &HostBridge::open_read,   &HostBridge::add_reason, &HostBridge::log,       &HostBridge::plan_write_file,
+    &HostBridge::plan_remove_file, &HostBridge::plan_service, &HostBridge::plan_notice, &HostBridge::plan_live_action,
 };
 
 RunContext::RunContext(SafeRoot root, bool live, const ModuleRegistry& registry)
     : root_(std::move(root)), live_(live), registry_(registry) {}
 
-RunContext::~RunContext() {
-    for (auto& [name, instance] : instances_) {
-        const LoadedModule* m = registry_.module(name);
-        if (instance && m && m->abi) m->abi->close(instance);
-    }
-}
+RunContext::~RunContext() { close_instances(); }
 
 Result<void> RunContext::check_live_path(const std::string& n) const {
     if (live_) return {};
@@ -317,6 +391,10 @@ Result<void> RunContext::check_live_path(const std::string& n) const {
 
 Result<std::string_view> RunContext::read(const std::string& path) {
     std::string n = normalize_root_path(path);
+    if (const PlannedFile* f = planned(n)) {
+        if (!f->content) return fail_errno(ENOENT, n + " (removed by the plan)");
+        return std::string_view(*f->content);
+    }
     auto it = files_.find(n);
     if (it == files_.end()) {
         auto entry = std::make_unique<CachedFile>();
@@ -336,6 +414,13 @@ Result<std::string_view> RunContext::read(const std::string& path) {
 Result<FileStat> RunContext::stat(const std::string& path, bool follow_symlinks) {
     std::string n = normalize_root_path(path);
     if (auto ok = check_live_path(n); !ok) return std::unexpected(ok.error());
+    if (const PlannedFile* f = planned(n)) {
+        if (!f->content) return fail_errno(ENOENT, n + " (removed by the plan)");
+        // A rewritten file keeps its metadata (the transaction layer preserves it); a new one is root's.
+        auto st = f->original ? root_.stat(n, true) : Result<FileStat>(FileStat{FileType::regular, f->mode_if_new, 0, 0, 0, 0});
+        if (st) st->size = f->content->size();
+        return st;
+    }
     return root_.stat(n, follow_symlinks);
 }
 
@@ -352,8 +437,23 @@ Result<std::vector<std::string>> RunContext::list_dir(const std::string& path) {
             for (const auto& name : *entry->names) entry->c_names.push_back(name.c_str());
         it = dirs_.emplace(n, std::move(entry)).first;
     }
-    if (!it->second->names) return std::unexpected(it->second->names.error());
-    return *it->second->names;
+    if (!it->second->names && !plan_) return std::unexpected(it->second->names.error());
+    if (!plan_) return *it->second->names;
+    // Planned creations and removals in this directory change what a module sees.
+    std::vector<std::string> names = it->second->names ? *it->second->names : std::vector<std::string>{};
+    bool touched = false;
+    const std::string prefix = n == "/" ? "/" : n + "/";
+    for (const auto& f : plan_->files) {
+        if (!f.path.starts_with(prefix) || f.path.find('/', prefix.size()) != std::string::npos) continue;
+        std::string name = f.path.substr(prefix.size());
+        auto pos = std::lower_bound(names.begin(), names.end(), name);
+        bool present = pos != names.end() && *pos == name;
+        if (f.content && !present) names.insert(pos, name);
+        if (!f.content && present) names.erase(pos);
+        touched = true;
+    }
+    if (!it->second->names && !touched) return std::unexpected(it->second->names.error());
+    return names;
 }
 
 Result<std::string> RunContext::read_link(const std::string& path) {
@@ -385,18 +485,97 @@ Outcome RunContext::call(const std::string& module_name, const std::string& proc
         return {Status::error, {{"invalid_arguments", qualified + ": arguments at '" + violations.front().pointer +
                                                           "': " + violations.front().message}}};
 
-    auto [it, inserted] = instances_.try_emplace(module_name, nullptr);
-    if (inserted) it->second = m->abi->open(&HostBridge::api, reinterpret_cast<plumb_host*>(this));
-    if (!it->second) return {Status::error, {{"module_open_failed", "module '" + module_name + "' failed to initialise"}}};
+    void* inst = instance(*m);
+    if (!inst) return {Status::error, {{"module_open_failed", "module '" + module_name + "' failed to initialise"}}};
 
     Outcome outcome;
     plumb_reporter_impl reporter{&outcome};
     std::string args_text = args.dump();
-    outcome.status = from_abi(m->abi->audit(it->second, procedure.c_str(), args_text.c_str(),
+    outcome.status = from_abi(m->abi->audit(inst, procedure.c_str(), args_text.c_str(),
                                             reinterpret_cast<plumb_reporter*>(&reporter)));
     if (outcome.status == Status::error && outcome.reasons.empty())
         outcome.reasons.push_back({"module_error", qualified + " reported an error without a reason"});
     return outcome;
+}
+
+void* RunContext::instance(const LoadedModule& m) {
+    auto [it, inserted] = instances_.try_emplace(m.name, nullptr);
+    if (inserted) it->second = m.abi->open(&HostBridge::api, reinterpret_cast<plumb_host*>(this));
+    return it->second;
+}
+
+void RunContext::close_instances() {
+    for (auto& [name, inst] : instances_) {
+        const LoadedModule* m = registry_.module(name);
+        if (inst && m && m->abi) m->abi->close(inst);
+    }
+    instances_.clear();
+}
+
+Outcome RunContext::remediate(const std::string& module_name, const std::string& procedure, const nlohmann::json& args,
+                              Plan& plan, const std::string& rule) {
+    const std::string qualified = module_name + "." + procedure;
+    const LoadedModule* m = registry_.module(module_name);
+    if (!m || !m->abi) return {Status::error, {{"module_unavailable", "module '" + module_name + "' is unavailable"}}};
+    const LoadedProcedure* p = m->procedure(procedure);
+    if (!p) return {Status::error, {{"unknown_procedure", "module '" + module_name + "' has no procedure '" + procedure + "'"}}};
+    if (!m->abi->remediate || !(p->flags & PLUMB_PROC_REMEDIABLE))
+        return {Status::notapplicable, {{"no_remediation", qualified + " has no remediation"}}};
+    if (auto violations = p->validator.validate(args); !violations.empty())
+        return {Status::error, {{"invalid_arguments", qualified + ": arguments at '" + violations.front().pointer +
+                                                          "': " + violations.front().message}}};
+    void* inst = instance(*m);
+    if (!inst) return {Status::error, {{"module_open_failed", "module '" + module_name + "' failed to initialise"}}};
+
+    plan_ = &plan;
+    plan_rule_ = rule;
+    plan_module_ = module_name;
+    plan_changed_ = false;
+    Outcome outcome;
+    plumb_reporter_impl reporter{&outcome};
+    std::string args_text = args.dump();
+    outcome.status = from_abi(m->abi->remediate(inst, procedure.c_str(), args_text.c_str(),
+                                                reinterpret_cast<plumb_planner*>(this), reinterpret_cast<plumb_reporter*>(&reporter)));
+    // Modules cache what they parsed; after a planned change every module starts afresh from the overlay.
+    if (plan_changed_) close_instances();
+    plan_ = nullptr;
+    return outcome;
+}
+
+Outcome RunContext::apply_live(const PlannedLiveAction& action, bool undo) {
+    const LoadedModule* m = registry_.module(action.module);
+    if (!m || !m->abi || !m->abi->apply_live)
+        return {Status::error, {{"module_unavailable", "module '" + action.module + "' cannot apply live actions"}}};
+    void* inst = instance(*m);
+    if (!inst) return {Status::error, {{"module_open_failed", "module '" + action.module + "' failed to initialise"}}};
+    Outcome outcome;
+    plumb_reporter_impl reporter{&outcome};
+    std::string payload = (undo ? action.undo : action.payload).dump();
+    int rc = m->abi->apply_live(inst, action.name.c_str(), payload.c_str(), reinterpret_cast<plumb_reporter*>(&reporter));
+    outcome.status = rc == 0 ? Status::pass : Status::error;
+    if (rc != 0 && outcome.reasons.empty())
+        outcome.reasons.push_back({"live_action_failed", action.module + " " + action.name + ": " + std::strerror(-rc)});
+    return outcome;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Plan
+
+PlannedFile* Plan::file(const std::string& normalized_path) {
+    for (auto& f : files)
+        if (f.path == normalized_path) return &f;
+    return nullptr;
+}
+
+const PlannedFile* Plan::file(const std::string& normalized_path) const {
+    return const_cast<Plan*>(this)->file(normalized_path);
+}
+
+std::vector<const PlannedFile*> Plan::changed_files() const {
+    std::vector<const PlannedFile*> out;
+    for (const auto& f : files)
+        if (f.original != f.content) out.push_back(&f);
+    return out;
 }
 
 }  // namespace plumb

@@ -55,7 +55,7 @@ nlohmann::json to_json(const Report& report) {
                            {"reasons", reasons},
                            {"duration_ms", r.duration_ms}});
     }
-    return {{"schema", "plumb-report/1"},
+    nlohmann::json out = {{"schema", "plumb-report/1"},
             {"tool", {{"name", "plumb"}, {"version", report.tool_version}}},
             {"command", report.command},
             {"baseline", {{"id", report.baseline_id}, {"version", report.baseline_version}, {"title", report.baseline_title}}},
@@ -64,7 +64,30 @@ nlohmann::json to_json(const Report& report) {
             {"timings", {{"load_ms", report.load_ms}, {"audit_ms", report.audit_ms}, {"total_ms", report.total_ms}}},
             {"summary", report.summary()},
             {"results", results}};
+    if (!report.plan.is_null()) {
+        out["plan"] = report.plan;
+        out["dry_run"] = report.dry_run;
+        if (!report.transaction.empty()) out["transaction"] = report.transaction;
+    }
+    return out;
 }
+
+namespace {
+std::string plan_text(const nlohmann::json& plan, bool dry_run, const std::string& transaction) {
+    std::string out = dry_run ? "\nPlan (dry run: nothing was changed):\n" : "\nChanges:\n";
+    if (plan["files"].empty() && plan["services"].empty() && plan["notices"].empty()) return out + "  none\n";
+    for (const auto& f : plan["files"]) {
+        out += "  " + f["action"].get<std::string>() + " " + f["path"].get<std::string>();
+        for (const auto& why : f["why"]) out += "\n      " + why.get<std::string>();
+        out += "\n" + f["diff"].get<std::string>();
+    }
+    for (const auto& s : plan["services"])
+        out += "  " + s["action"].get<std::string>() + " " + s["unit"].get<std::string>() + " (" + s["status"].get<std::string>() + ")\n";
+    for (const auto& n : plan["notices"]) out += "  notice: " + n["phrase"].get<std::string>() + " [" + n["kind"].get<std::string>() + "]\n";
+    if (!transaction.empty()) out += "  transaction " + transaction + " (plumb rollback " + transaction + " undoes it)\n";
+    return out;
+}
+}  // namespace
 
 std::string to_text(const Report& report, bool colour) {
     std::string out;
@@ -89,6 +112,7 @@ std::string to_text(const Report& report, bool colour) {
         if (counts[w] == 0 && s != Status::pass && s != Status::fail) continue;
         summary += (summary.empty() ? "" : ", ") + std::to_string(counts[w]) + " " + w;
     }
+    if (!report.plan.is_null()) out += plan_text(report.plan, report.dry_run, report.transaction);
     out += "\n" + std::string(bold) + std::to_string(report.results.size()) + " rules: " + summary + reset + " (" +
            ms(report.total_ms) + ")\n";
     return out;

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "plumb/config/ini.hpp"
+#include "plumb/config/ini_edit.hpp"
 #include "plumb/config/keyvalue.hpp"
 #include "plumb/config/text.hpp"
 #include "plumb/config/units.hpp"
@@ -30,6 +31,11 @@ using cfg::octal;
 constexpr const char* kMainFile = "/etc/systemd/journald.conf";
 constexpr const char* kDropinDir = "systemd/journald.conf.d";
 constexpr const char* kSection = "Journal";
+// plumb's own drop-in: sorts after the usual NN- prefixes so its values win over site and vendor drop-ins.
+constexpr const char* kPlumbDropin = "/etc/systemd/journald.conf.d/99-plumb.conf";
+constexpr const char* kPlumbDropinHeader =
+    "# Written by plumb (plumb fix): journald settings required by the compliance baseline.\n"
+    "# Change them through the baseline's tailoring, not here: plumb fix sets them again.\n";
 constexpr std::uint64_t kGiB = 1024ULL * 1024 * 1024;
 constexpr std::uint64_t kMiB = 1024ULL * 1024;
 
@@ -323,14 +329,18 @@ std::string describe_expectation(const Expectation& e) {
     return (e.op == "at_most" ? "at most " : "at least ") + e.shown;
 }
 
+struct SettingCheck;
+
 class Journald : public plumb::sdk::Instance {
 public:
     using Instance::Instance;
 
     plumb_status setting(const json& args, plumb::sdk::Reporter& r);
+    plumb_status remediate_setting(const json& args, plumb::sdk::Planner& planner, plumb::sdk::Reporter& r);
     plumb_status journal_files(const json& args, plumb::sdk::Reporter& r);
 
 private:
+    SettingCheck check_setting(const json& args);
     const plumb::Result<MergedIni>& config() {
         if (!config_) config_ = cfg::load_with_dropins(host(), kMainFile, kDropinDir);
         return *config_;
@@ -374,23 +384,40 @@ private:
     std::optional<bool> debian_;
 };
 
-plumb_status Journald::setting(const json& args, plumb::sdk::Reporter& r) {
+// The verdict on one `setting` call, computed without reporting so audit and remediation share it.
+struct SettingCheck {
+    plumb_status status = PLUMB_STATUS_ERROR;
+    std::string code, phrase;
+    std::string parse_aborted;                    // a reason to add first, or empty
+    const Option* option = nullptr;
+    std::vector<Expectation> expectations;
+    std::vector<const Assignment*> assignments;   // every assignment of the option, in application order
+};
+
+SettingCheck Journald::check_setting(const json& args) {
+    SettingCheck c;
+    auto error = [&](std::string code, std::string phrase) {
+        c.status = PLUMB_STATUS_ERROR;
+        c.code = std::move(code);
+        c.phrase = std::move(phrase);
+        return c;
+    };
     const std::string name = args.at("option").get<std::string>();
     const Option* o = find_option(name);
-    if (!o) return r.error("invalid_argument", "journald has no setting " + name);
+    if (!o) return error("invalid_argument", "journald has no setting " + name);
+    c.option = o;
 
-    std::vector<Expectation> expectations;
     for (const char* op : {"equals", "at_most", "at_least"}) {
         if (!args.contains(op)) continue;
         Expectation e{op, {}, json_text(args[op])};
-        if (auto err = expected_value(*o, args[op], e.value)) return r.error("invalid_argument", *err);
-        expectations.push_back(std::move(e));
+        if (auto err = expected_value(*o, args[op], e.value)) return error("invalid_argument", *err);
+        c.expectations.push_back(std::move(e));
     }
-    if (expectations.empty()) return r.error("invalid_argument", "give equals, at_most or at_least for " + name);
+    if (c.expectations.empty()) return error("invalid_argument", "give equals, at_most or at_least for " + name);
     const bool require_explicit = args.value("require_explicit", false);
 
     const auto& merged = config();
-    if (!merged) return r.error("config_unreadable", merged.error().message);
+    if (!merged) return error("config_unreadable", merged.error().message);
 
     // Replay every assignment the way journald applies it: invalid ones are ignored and leave the previous value.
     std::string default_note;
@@ -402,6 +429,7 @@ plumb_status Journald::setting(const json& args, plumb::sdk::Reporter& r) {
         bool match = a.key == o->name;
         for (const char* alias : o->aliases) match = match || a.key == alias;
         if (!match) continue;
+        c.assignments.push_back(&a);
         if (auto v = parse_value(*o, a.value)) {
             effective = *v;
             source = &a;
@@ -413,47 +441,134 @@ plumb_status Journald::setting(const json& args, plumb::sdk::Reporter& r) {
 
     const std::string wanted = [&] {
         std::vector<std::string> parts;
-        for (const auto& e : expectations) parts.push_back(describe_expectation(e));
+        for (const auto& e : c.expectations) parts.push_back(describe_expectation(e));
         return join(parts, " and ");
     }();
     const std::string origin = source ? "from " + where(*source) : "the " + default_note;
     const std::string actual = name + "=" + show(*o, effective);
+    auto verdict = [&](plumb_status status, std::string code, std::string phrase) {
+        c.status = status;
+        c.code = std::move(code);
+        c.phrase = std::move(phrase);
+        return c;
+    };
 
     if (!merged->fatal.empty()) {
-        std::string phrase = merged->fatal;
-        if (!merged->not_applied.empty()) phrase += "; not applied: " + join(merged->not_applied, ", ");
-        r.reason("parse_aborted", phrase);
+        c.parse_aborted = merged->fatal;
+        if (!merged->not_applied.empty()) c.parse_aborted += "; not applied: " + join(merged->not_applied, ", ");
     }
 
     if (ignored) {
-        return r.fail("invalid_value", name + "=" + ignored->value + " at " + where(*ignored) + " is not " +
-                                           accepted_values(*o) + "; journald ignores it and uses " + actual + " (" +
-                                           origin + "); expected " + wanted);
+        return verdict(PLUMB_STATUS_FAIL, "invalid_value",
+                       name + "=" + ignored->value + " at " + where(*ignored) + " is not " + accepted_values(*o) +
+                           "; journald ignores it and uses " + actual + " (" + origin + "); expected " + wanted);
     }
     if (!source && require_explicit) {
         std::string files = merged->files.empty() ? "no configuration file exists" : "searched " + join(merged->files, ", ");
-        return r.fail("not_set", name + " is not set explicitly (" + files + "); the " + default_note + " is " +
-                                     show(*o, effective) + "; expected " + wanted + " set explicitly");
+        return verdict(PLUMB_STATUS_FAIL, "not_set",
+                       name + " is not set explicitly (" + files + "); the " + default_note + " is " +
+                           show(*o, effective) + "; expected " + wanted + " set explicitly");
     }
 
     std::vector<std::string> failed;
     bool undecided = false;
-    for (const auto& e : expectations) {
+    for (const auto& e : c.expectations) {
         auto ok = satisfies(*o, effective, e);
         if (!ok) undecided = true;
         if (!ok || !*ok) failed.push_back(describe_expectation(e));
     }
     if (failed.empty()) {
-        if (source) return r.pass("value_ok", actual + " " + origin + " satisfies " + wanted);
-        return r.pass("default_ok", name + " is not set; the " + default_note + " " + show(*o, effective) +
-                                        " satisfies " + wanted);
+        if (source) return verdict(PLUMB_STATUS_PASS, "value_ok", actual + " " + origin + " satisfies " + wanted);
+        return verdict(PLUMB_STATUS_PASS, "default_ok",
+                       name + " is not set; the " + default_note + " " + show(*o, effective) + " satisfies " + wanted);
     }
     if (!source) {
         std::string why = undecided ? " depends on the file system size and cannot be shown to be " : " is not ";
-        return r.fail("not_set_default", name + " is not set; the " + default_note + " " + show(*o, effective) + why +
-                                             join(failed, " and ") + "; expected " + wanted);
+        return verdict(PLUMB_STATUS_FAIL, "not_set_default",
+                       name + " is not set; the " + default_note + " " + show(*o, effective) + why +
+                           join(failed, " and ") + "; expected " + wanted);
     }
-    return r.fail("value_mismatch", actual + " " + origin + "; expected " + wanted);
+    return verdict(PLUMB_STATUS_FAIL, "value_mismatch", actual + " " + origin + "; expected " + wanted);
+}
+
+plumb_status Journald::setting(const json& args, plumb::sdk::Reporter& r) {
+    SettingCheck c = check_setting(args);
+    if (!c.parse_aborted.empty()) r.reason("parse_aborted", c.parse_aborted);
+    r.reason(c.code, c.phrase);
+    return c.status;
+}
+
+// The value to write for the expectations: the required value itself, or the bound of a limit (at_most wins when
+// both are given: a value at the upper bound satisfies a lower bound below it).
+std::string value_to_write(const Option& o, const std::vector<Expectation>& expectations) {
+    const Expectation* e = &expectations.front();
+    for (const auto& x : expectations)
+        if (x.op == "at_most") e = &x;
+    switch (o.kind) {
+        case Kind::boolean:
+        case Kind::compress: return e->value.flag ? "yes" : "no";
+        case Kind::enumeration:
+        case Kind::path: return e->value.text;
+        case Kind::level: return kLevels[e->value.number];
+        default: return e->shown;  // sizes, counts and time spans as the baseline wrote them (journald parses them)
+    }
+}
+
+// Remediation: the value goes into plumb's own drop-in, /etc/systemd/journald.conf.d/99-plumb.conf. Assignments of
+// the option in drop-ins applied after it would still win: in /etc or /run they are commented out in place; a
+// vendor drop-in (/usr/lib, /usr/local/lib) is masked the systemd way, by a copy of the same name in /etc with only
+// that line commented out. journald reads its configuration at start, so it is restarted.
+plumb_status Journald::remediate_setting(const json& args, plumb::sdk::Planner& planner, plumb::sdk::Reporter& r) {
+    SettingCheck before = check_setting(args);
+    if (before.status == PLUMB_STATUS_PASS) return r.pass("nothing_to_do", before.phrase);
+    if (before.status != PLUMB_STATUS_FAIL) return r.error(before.code, before.phrase);
+    const Option& o = *before.option;
+    const std::string value = value_to_write(o, before.expectations);
+
+    auto current = host().read(kPlumbDropin);
+    std::string text;
+    if (current) text = std::string(*current);
+    else if (current.error().code == ENOENT) text = kPlumbDropinHeader;
+    else return r.error("config_unreadable", current.error().message);
+    if (auto ok = planner.write_file(kPlumbDropin, cfg::ini_set(text, kSection, o.name, value), 0644,
+                                     std::string("set ") + o.name + "=" + value);
+        !ok)
+        return r.error("plan_failed", ok.error().message);
+    config_.reset();  // reads now see the planned drop-in
+
+    SettingCheck after = check_setting(args);
+    for (int round = 0; after.status == PLUMB_STATUS_FAIL && round < 16; ++round) {
+        // Find the first assignment of the option applied after plumb's drop-in and neutralise it.
+        const Assignment* later = nullptr;
+        bool seen_ours = false;
+        for (const Assignment* a : after.assignments) {
+            if (a->file == kPlumbDropin) seen_ours = true;
+            else if (seen_ours) {
+                later = a;
+                break;
+            }
+        }
+        if (!later) break;
+        const std::string note = std::string("disabled by plumb (") + o.name + " is set in " + kPlumbDropin + ")";
+        std::string target = later->file;
+        if (!target.starts_with("/etc/") && !target.starts_with("/run/"))
+            target = std::string("/etc/") + kDropinDir + target.substr(target.rfind('/'));  // masks the vendor file
+        auto source_text = host().read(later->file);
+        if (!source_text) return r.error("config_unreadable", source_text.error().message);
+        if (auto ok = planner.write_file(target, cfg::ini_comment_out(*source_text, later->line, note), 0644,
+                                         "comment out " + std::string(o.name) + " at " + where(*later) +
+                                             (target == later->file ? "" : " (masking copy of " + later->file + ")"));
+            !ok)
+            return r.error("plan_failed", ok.error().message);
+        config_.reset();
+        after = check_setting(args);
+    }
+    if (after.status != PLUMB_STATUS_PASS)
+        return r.error("no_safe_change", "after planning " + std::string(o.name) + "=" + value + " in " + kPlumbDropin +
+                                             " the setting would still not comply: " + after.phrase);
+    if (auto ok = planner.service("systemd-journald.service", "restart", "journald reads journald.conf at start"); !ok)
+        return r.error("plan_failed", ok.error().message);
+    return r.fail("planned", before.phrase + "; planned " + o.name + "=" + value + " in " + kPlumbDropin);
 }
 
 plumb_status Journald::journal_files(const json& args, plumb::sdk::Reporter& r) {
@@ -583,7 +698,7 @@ constexpr const char* kJournalFilesSchema = R"({
 
 const plumb::sdk::Procedure<Journald> kProcedures[] = {
     {"setting", "a journald.conf [Journal] setting, merged with drop-ins, compared to an expected value",
-     kSettingSchema.c_str(), 0, &Journald::setting},
+     kSettingSchema.c_str(), 0, &Journald::setting, &Journald::remediate_setting},
     {"journal_files", "journal files under the persistent journal directory have modes within a maximum",
      kJournalFilesSchema, 0, &Journald::journal_files},
 };

@@ -1,10 +1,12 @@
-// Audits a fixture root with a baseline N times, each as a whole `plumb audit` process, and prints wall time per
-// audit (min / median / mean / max) and peak RSS (from wait4's rusage of each child).
+// Runs plumb N times on a fixture root, each as a whole process, and prints wall time per run (min / median / mean /
+// max) and peak RSS (from wait4's rusage of each child).
 //
-//   plumb_bench_audit [--runs N] [--root DIR] [--baseline ID] [--plumb PATH] [-- <peer command...>]
+//   plumb_bench_audit [--runs N] [--mode audit|plan|fix] [--root DIR] [--baseline ID] [--plumb PATH] [-- peer...]
 //
+// audit: `plumb audit` of the fixture. plan: `plumb fix --dry-run` of a non-compliant fixture (planning only).
+// fix: `plumb fix` of a fresh copy of the non-compliant fixture each run (plan + journal + apply + verify + commit).
 // Without --root it builds a representative fixture (journald configuration with drop-ins, os-release, unit
-// symlinks). A peer command after "--" is timed the same way in the same run, for ratios.
+// files). A peer command after "--" is timed the same way in the same run, for ratios.
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <fcntl.h>
@@ -62,6 +64,13 @@ void report(const char* name, std::vector<Sample>& s) {
                 t.front(), t[t.size() / 2], mean, t.back(), static_cast<double>(rss) / 1024.0, s.back().status);
 }
 
+void build_noncompliant(const plumb::test::TempRoot& r) {
+    r.write("/etc/os-release", "ID=rhel\nID_LIKE=\"fedora\"\n");
+    r.write("/etc/systemd/journald.conf", "[Journal]\nCompress=no\n");
+    r.write("/usr/lib/systemd/journald.conf.d/10-vendor.conf", "[Journal]\nStorage=volatile\nSystemMaxUse=8G\n");
+    r.write("/etc/systemd/journald.conf.d/99-zz-site.conf", "[Journal]\nCompress=no\nSeal=yes\n");
+}
+
 void build_fixture(const plumb::test::TempRoot& r) {
     r.write("/etc/os-release", "ID=rhel\nID_LIKE=\"fedora\"\nVERSION_ID=\"9.4\"\n");
     r.write("/etc/hostname", "bench-image\n");
@@ -80,7 +89,7 @@ void build_fixture(const plumb::test::TempRoot& r) {
 
 int main(int argc, char** argv) {
     int runs = 200;
-    std::string root, baseline = "cis", plumb = plumb::test::plumb_binary();
+    std::string root, baseline = "cis", plumb = plumb::test::plumb_binary(), mode = "audit";
     std::vector<std::string> peer;
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
@@ -88,6 +97,7 @@ int main(int argc, char** argv) {
         else if (a == "--root" && i + 1 < argc) root = argv[++i];
         else if (a == "--baseline" && i + 1 < argc) baseline = argv[++i];
         else if (a == "--plumb" && i + 1 < argc) plumb = argv[++i];
+        else if (a == "--mode" && i + 1 < argc) mode = argv[++i];
         else if (a == "--") {
             peer.assign(argv + i + 1, argv + argc);
             break;
@@ -96,16 +106,33 @@ int main(int argc, char** argv) {
             return 1;
         }
     }
+    if (mode != "audit" && mode != "plan" && mode != "fix") {
+        std::fprintf(stderr, "--mode must be audit, plan or fix\n");
+        return 1;
+    }
     plumb::test::TempRoot fixture;
     if (root.empty()) {
-        build_fixture(fixture);
+        if (mode == "audit") build_fixture(fixture);
+        else build_noncompliant(fixture);
         root = fixture.path();
     }
-    std::vector<std::string> cmd{plumb, "audit", "--root", root, "--baseline", baseline, "--format", "json"};
-    run_once(cmd);  // warm the page cache
+    std::vector<std::string> cmd{plumb, mode == "audit" ? "audit" : "fix", "--root", root, "--baseline", baseline, "--format", "json"};
+    if (mode == "plan") cmd.push_back("--dry-run");
     std::vector<Sample> s;
-    for (int i = 0; i < runs; ++i) s.push_back(run_once(cmd));
-    report("plumb", s);
+    if (mode == "fix") {
+        // Every run fixes a fresh copy; copying is outside the timed part.
+        for (int i = 0; i <= runs; ++i) {
+            plumb::test::TempRoot copy;
+            copy.copy_from(root);
+            cmd[3] = copy.path();
+            Sample x = run_once(cmd);
+            if (i > 0) s.push_back(x);  // the first run warms the page cache
+        }
+    } else {
+        run_once(cmd);  // warm the page cache
+        for (int i = 0; i < runs; ++i) s.push_back(run_once(cmd));
+    }
+    report(mode.c_str(), s);
     if (!peer.empty()) {
         run_once(peer);
         std::vector<Sample> p;

@@ -81,6 +81,19 @@ static plumb_status testmod_audit(void *p, const char *procedure, const char *ar
     return PLUMB_STATUS_ERROR;
 }
 
+/* Remediation of file_equals: plans the content, or (argument "write") other content, like a buggy module would. */
+static plumb_status testmod_remediate(void *p, const char *procedure, const char *args, plumb_planner *planner,
+                                      plumb_reporter *rep) {
+    instance *i = p;
+    char path[512], content[512];
+    if (strcmp(procedure, "file_equals") != 0 || !json_string(args, "path", path, sizeof path)) return PLUMB_STATUS_NOTAPPLICABLE;
+    if (testmod_audit(p, procedure, args, rep) == PLUMB_STATUS_PASS) return PLUMB_STATUS_PASS;
+    if (!json_string(args, "write", content, sizeof content) && !json_string(args, "content", content, sizeof content))
+        return PLUMB_STATUS_ERROR;
+    int rc = i->api->plan_write_file(planner, path, content, strlen(content), 0644, "test module remediation");
+    return rc == 0 ? PLUMB_STATUS_FAIL : PLUMB_STATUS_ERROR;
+}
+
 #define ECHO_SCHEMA                                                                                     \
     "{\"type\":\"object\",\"required\":[\"status\"],\"additionalProperties\":false,\"properties\":{" \
     "\"status\":{\"enum\":[\"pass\",\"fail\",\"notapplicable\",\"error\"]},"                         \
@@ -91,13 +104,15 @@ static const plumb_procedure procedures[] = {
     {"live", "like echo, but only on a running system", ECHO_SCHEMA, PLUMB_PROC_LIVE_ONLY},
     {"file_equals", "a file has exactly this content",
      "{\"type\":\"object\",\"required\":[\"path\",\"content\"],\"additionalProperties\":false,\"properties\":{"
-     "\"path\":{\"type\":\"string\",\"pattern\":\"^/\"},\"content\":{\"type\":\"string\"}}}",
-     0},
+     "\"path\":{\"type\":\"string\",\"pattern\":\"^/\"},\"content\":{\"type\":\"string\"},"
+     "\"write\":{\"type\":\"string\"}}}",
+     PLUMB_PROC_REMEDIABLE},
 };
 
 static const plumb_module module = {
     TESTMOD_ABI, sizeof(plumb_module), TESTMOD_NAME, "1.0", "test module (raw C ABI)",
     procedures,  sizeof procedures / sizeof procedures[0], testmod_open, testmod_close, testmod_audit,
+    testmod_remediate, NULL,
 };
 
 #ifndef TESTMOD_NO_ENTRY

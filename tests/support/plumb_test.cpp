@@ -5,10 +5,12 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstring>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -190,6 +192,40 @@ ProcessResult run_plumb(const std::vector<std::string>& args, int timeout_sec) {
     std::vector<std::string> argv{plumb_binary()};
     argv.insert(argv.end(), args.begin(), args.end());
     return run_process(argv, timeout_sec, {"PLUMB_DEVELOPMENT=1"});
+}
+
+std::map<std::string, std::string> snapshot_tree(const std::string& root, const std::vector<std::string>& skip_prefixes) {
+    std::map<std::string, std::string> out;
+    for (auto it = fs::recursive_directory_iterator(root, fs::directory_options::none); it != fs::recursive_directory_iterator(); ++it) {
+        std::string rel = it->path().string().substr(root.size());
+        bool skip = false;
+        for (const auto& p : skip_prefixes) skip = skip || rel.starts_with(p);
+        if (skip) {
+            std::error_code ec;
+            if (it->is_directory(ec)) it.disable_recursion_pending();
+            continue;
+        }
+        struct stat st {};
+        if (lstat(it->path().c_str(), &st) != 0) continue;
+        std::string d = "mode=" + std::to_string(st.st_mode) + " uid=" + std::to_string(st.st_uid) + " gid=" + std::to_string(st.st_gid);
+        if (S_ISLNK(st.st_mode)) {
+            d += " link=" + fs::read_symlink(it->path()).string();
+        } else if (S_ISREG(st.st_mode)) {
+            std::ifstream in(it->path(), std::ios::binary);
+            std::stringstream ss;
+            ss << in.rdbuf();
+            d += " content=" + ss.str();
+        }
+        char names[4096];
+        ssize_t n = llistxattr(it->path().c_str(), names, sizeof names);
+        for (ssize_t i = 0; i < n; i += static_cast<ssize_t>(strlen(names + i)) + 1) {
+            char value[4096];
+            ssize_t v = lgetxattr(it->path().c_str(), names + i, value, sizeof value);
+            d += std::string(" xattr:") + (names + i) + "=" + (v >= 0 ? std::string(value, static_cast<size_t>(v)) : "?");
+        }
+        out[rel] = d;
+    }
+    return out;
 }
 
 std::string describe(const Outcome& outcome) {

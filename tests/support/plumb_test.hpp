@@ -2,6 +2,7 @@
 // built plumb binary.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -68,6 +69,10 @@ ProcessResult run_process(const std::vector<std::string>& argv, int timeout_sec 
                           const std::vector<std::string>& extra_env = {});
 // Runs the built plumb binary with PLUMB_DEVELOPMENT=1.
 ProcessResult run_plumb(const std::vector<std::string>& args, int timeout_sec = 60);
+
+// Everything about a tree that a rollback must restore: per path (relative to the root) the type, mode, owner,
+// group, content (or symlink target) and xattrs. Two snapshots compare equal when the trees are identical.
+std::map<std::string, std::string> snapshot_tree(const std::string& root, const std::vector<std::string>& skip_prefixes = {});
 
 // Phrases a reason list for assertion messages.
 std::string describe(const Outcome& outcome);

@@ -103,12 +103,48 @@ private:
     plumb_reporter* reporter_;
 };
 
+// Records the changes one remediation call plans (nothing changes until the engine applies the whole plan).
+class Planner {
+public:
+    Planner(const plumb_host_api* api, plumb_planner* planner) : api_(api), planner_(planner) {}
+    Result<void> write_file(const std::string& path, std::string_view content, uint32_t mode_if_new, const std::string& why) {
+        return check(api_->plan_write_file(planner_, path.c_str(), content.data(), content.size(), mode_if_new, why.c_str()), path);
+    }
+    Result<void> remove_file(const std::string& path, const std::string& why) {
+        return check(api_->plan_remove_file(planner_, path.c_str(), why.c_str()), path);
+    }
+    Result<void> service(const std::string& unit, const std::string& action, const std::string& why) {
+        return check(api_->plan_service(planner_, unit.c_str(), action.c_str(), why.c_str()), unit);
+    }
+    Result<void> notice(const std::string& kind, const std::string& phrase) {
+        return check(api_->plan_notice(planner_, kind.c_str(), phrase.c_str()), kind);
+    }
+    Result<void> live_action(const std::string& name, const std::string& description, const nlohmann::json& payload,
+                             const nlohmann::json& undo = nullptr) {
+        std::string p = payload.dump(), u = undo.dump();
+        return check(api_->plan_live_action(planner_, name.c_str(), description.c_str(), p.c_str(), undo.is_null() ? nullptr : u.c_str()), name);
+    }
+
+private:
+    static Result<void> check(int rc, const std::string& what) {
+        if (rc < 0) return fail_errno(-rc, what);
+        return {};
+    }
+    const plumb_host_api* api_;
+    plumb_planner* planner_;
+};
+
 // Base of a module's per-run state.
 class Instance {
 public:
     Instance(const plumb_host_api* api, plumb_host* host) : host_(api, host) {}
     virtual ~Instance() = default;
     Host& host() { return host_; }
+    // Performs a live action this module planned with Planner::live_action. Returns 0 or -errno (with reasons).
+    virtual int apply_live(const std::string& name, const nlohmann::json& payload, Reporter& reporter) {
+        reporter.reason("no_live_actions", "module has no live action " + name);
+        return -ENOTSUP;
+    }
 
 private:
     Host host_;
@@ -121,6 +157,8 @@ struct Procedure {
     const char* args_schema_json;
     uint32_t flags;
     plumb_status (I::*fn)(const nlohmann::json& args, Reporter& reporter);
+    // Plans the change that makes fn pass; nullptr when the procedure has no remediation.
+    plumb_status (I::*remediate)(const nlohmann::json& args, Planner& planner, Reporter& reporter) = nullptr;
 };
 
 // Builds the static plumb_module for instance type I and its procedure table.
@@ -129,11 +167,13 @@ class ModuleDefinition {
 public:
     ModuleDefinition(const char* name, const char* version, const char* description, const Procedure<I> (&procs)[N])
         : procs_(procs) {
-        for (size_t i = 0; i < N; ++i) infos_[i] = {procs[i].name, procs[i].description, procs[i].args_schema_json, procs[i].flags};
+        for (size_t i = 0; i < N; ++i)
+            infos_[i] = {procs[i].name, procs[i].description, procs[i].args_schema_json,
+                         procs[i].flags | (procs[i].remediate ? PLUMB_PROC_REMEDIABLE : 0u)};
         module_ = plumb_module{PLUMB_MODULE_ABI_VERSION, sizeof(plumb_module), name, version, description, infos_, N,
-                               &ModuleDefinition::open, &ModuleDefinition::close, nullptr};
+                               &ModuleDefinition::open, &ModuleDefinition::close, &ModuleDefinition::audit,
+                               &ModuleDefinition::remediate, &ModuleDefinition::apply_live};
         self_ = this;
-        module_.audit = &ModuleDefinition::audit;
     }
     const plumb_module* get(uint32_t host_abi) const { return host_abi == PLUMB_MODULE_ABI_VERSION ? &module_ : nullptr; }
 
@@ -166,6 +206,37 @@ private:
             return reporter.error("module_exception", std::string("procedure ") + procedure + " failed: " + e.what());
         } catch (...) {
             return reporter.error("module_exception", std::string("procedure ") + procedure + " failed");
+        }
+    }
+
+    static plumb_status remediate(void* p, const char* procedure, const char* args_json, plumb_planner* pl,
+                                  plumb_reporter* rep) noexcept {
+        auto* holder = static_cast<Holder*>(p);
+        Reporter reporter(holder->api, rep);
+        Planner planner(holder->api, pl);
+        try {
+            for (size_t i = 0; i < N; ++i) {
+                if (std::strcmp(self_->procs_[i].name, procedure) != 0) continue;
+                if (!self_->procs_[i].remediate)
+                    return reporter.not_applicable("no_remediation", std::string("procedure ") + procedure + " has no remediation");
+                auto args = nlohmann::json::parse(args_json);
+                return (holder->instance.*(self_->procs_[i].remediate))(args, planner, reporter);
+            }
+            return reporter.error("unknown_procedure", std::string("module has no procedure ") + procedure);
+        } catch (const std::exception& e) {
+            return reporter.error("module_exception", std::string("remediation of ") + procedure + " failed: " + e.what());
+        } catch (...) {
+            return reporter.error("module_exception", std::string("remediation of ") + procedure + " failed");
+        }
+    }
+    static int apply_live(void* p, const char* name, const char* payload_json, plumb_reporter* rep) noexcept {
+        auto* holder = static_cast<Holder*>(p);
+        Reporter reporter(holder->api, rep);
+        try {
+            return holder->instance.apply_live(name, nlohmann::json::parse(payload_json), reporter);
+        } catch (const std::exception& e) {
+            reporter.reason("module_exception", std::string("live action ") + name + " failed: " + e.what());
+            return -EIO;
         }
     }
 

@@ -40,7 +40,8 @@ typedef enum plumb_status {
 } plumb_status;
 
 /* Procedure flags. */
-#define PLUMB_PROC_LIVE_ONLY 0x1u /* needs a running system (/proc, /sys, netlink, D-Bus): NA with --root */
+#define PLUMB_PROC_LIVE_ONLY 0x1u   /* needs a running system (/proc, /sys, netlink, D-Bus): NA with --root */
+#define PLUMB_PROC_REMEDIABLE 0x2u  /* remediate() can plan a fix for this procedure */
 
 /* File types reported by stat. */
 typedef enum plumb_file_type {
@@ -61,6 +62,14 @@ typedef struct plumb_stat {
 
 typedef struct plumb_host plumb_host;         /* opaque: the engine's per-run context */
 typedef struct plumb_reporter plumb_reporter; /* opaque: collects the reasons of one procedure call */
+typedef struct plumb_planner plumb_planner;   /* opaque: collects the changes one remediation call plans */
+
+/* Notices a remediation plan can carry: consequences the engine reports but does not carry out. */
+#define PLUMB_NOTICE_REBOOT_REQUIRED "reboot_required"
+#define PLUMB_NOTICE_RELABEL_REQUIRED "relabel_required"
+#define PLUMB_NOTICE_INITRAMFS_REBUILD "initramfs_rebuild"
+#define PLUMB_NOTICE_RESTART_REQUIRED "restart_required" /* a service must restart; the engine restarts it when live */
+#define PLUMB_NOTICE_MANUAL_STEP "manual_step"
 
 /* Services the engine offers a module. All paths are absolute paths as seen inside the root ("/etc/x.conf"). */
 typedef struct plumb_host_api {
@@ -99,6 +108,28 @@ typedef struct plumb_host_api {
 
     /* Diagnostics for --verbose; level 0 = info, 1 = debug. */
     void (*log)(plumb_host *host, int level, const char *message);
+
+    /* --- Remediation planning: valid only during plumb_module.remediate. Nothing is changed while planning: the
+     * engine records the plan, shows it (--dry-run) and applies it later in one transaction. While planning,
+     * read_file/stat/list_dir already see the changes planned so far in this run, so modules compose. Each returns
+     * 0 or -errno (-EINVAL for a path outside the rules below). */
+
+    /* The file at `path` should have exactly `content`. An existing file keeps its owner, group, mode and
+     * SELinux label; a new one gets mode_if_new, owned by root. `why` is one line for the plan. */
+    int (*plan_write_file)(plumb_planner *planner, const char *path, const char *content, size_t size,
+                           uint32_t mode_if_new, const char *why);
+    /* The file at `path` should not exist. */
+    int (*plan_remove_file)(plumb_planner *planner, const char *path, const char *why);
+    /* A unit action after the files change: "restart", "reload", "try-restart", "enable", "disable", "start",
+     * "stop". Done through systemd's D-Bus API on a live host; listed for the operator offline. */
+    int (*plan_service)(plumb_planner *planner, const char *unit, const char *action, const char *why);
+    /* A consequence the engine reports but does not perform (PLUMB_NOTICE_*). */
+    int (*plan_notice)(plumb_planner *planner, const char *kind, const char *phrase);
+    /* A live action the module itself performs at apply time through plumb_module.apply_live (loading audit
+     * rules into the kernel, committing an nftables batch). payload_json is handed back unchanged;
+     * undo_payload_json (may be NULL) is applied if the transaction rolls back. Ignored offline. */
+    int (*plan_live_action)(plumb_planner *planner, const char *name, const char *description,
+                            const char *payload_json, const char *undo_payload_json);
 } plumb_host_api;
 
 typedef struct plumb_procedure {
@@ -124,6 +155,14 @@ typedef struct plumb_module {
     /* Runs one audit procedure. args_json is an object already validated against the procedure's schema with
      * parameters substituted. Reasons go through api->add_reason(reporter, ...). */
     plumb_status (*audit)(void *instance, const char *procedure, const char *args_json, plumb_reporter *reporter);
+
+    /* Plans the changes that make procedure(args) pass, through the api->plan_* callbacks. NULL when the module
+     * remediates nothing. Returns PASS when nothing needs changing, FAIL when changes were planned, ERROR (with
+     * reasons) when no safe change exists, NOTAPPLICABLE when the procedure has no remediation. */
+    plumb_status (*remediate)(void *instance, const char *procedure, const char *args_json, plumb_planner *planner,
+                              plumb_reporter *reporter);
+    /* Performs a live action planned with plan_live_action. Returns 0, or -errno with reasons. May be NULL. */
+    int (*apply_live)(void *instance, const char *name, const char *payload_json, plumb_reporter *reporter);
 } plumb_module;
 
 typedef const plumb_module *(*plumb_module_entry_fn)(uint32_t host_abi_version);

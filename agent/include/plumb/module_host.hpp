@@ -22,6 +22,7 @@
 #include "plumb/json_schema.hpp"
 #include "plumb/module_abi.h"
 #include "plumb/outcome.hpp"
+#include "plumb/plan.hpp"
 #include "plumb/safe_root.hpp"
 
 namespace plumb {
@@ -83,6 +84,14 @@ public:
     // and unknown procedures give notapplicable/error outcomes with reasons; nothing throws.
     Outcome call(const std::string& module, const std::string& procedure, const nlohmann::json& args);
 
+    // Asks the module to plan the change that makes module.procedure(args) pass, recording it in `plan` on behalf of
+    // `rule`. While planning, reads through this context see the plan's changes so far (files written or removed),
+    // and module instances are reopened after each change so no module works from a stale parse.
+    Outcome remediate(const std::string& module, const std::string& procedure, const nlohmann::json& args, Plan& plan,
+                      const std::string& rule);
+    // Runs a live action a module planned. Returns the outcome (pass or error with reasons).
+    Outcome apply_live(const PlannedLiveAction& action, bool undo);
+
     // FileSource, cached for the run. Live-only trees (/proc, /sys) fail with EREMOTE on an offline root.
     Result<std::string_view> read(const std::string& path) override;
     Result<FileStat> stat(const std::string& path, bool follow_symlinks = true) override;
@@ -105,6 +114,9 @@ private:
         std::vector<const char*> c_names;
     };
     Result<void> check_live_path(const std::string& normalized) const;
+    void* instance(const LoadedModule& m);
+    void close_instances();
+    const PlannedFile* planned(const std::string& normalized) const { return plan_ ? plan_->file(normalized) : nullptr; }
 
     SafeRoot root_;
     bool live_;
@@ -115,7 +127,12 @@ private:
     std::unordered_map<std::string, std::unique_ptr<CachedDir>> dirs_;
     std::unordered_map<std::string, std::unique_ptr<std::string>> links_;
     std::map<std::string, void*> instances_;      // module name -> instance (nullptr when open failed)
-    std::vector<std::string> log_lines_;
+    Plan* plan_ = nullptr;            // set while a remediate() call runs
+    std::string plan_rule_;
+    std::string plan_module_;
+    bool plan_changed_ = false;
+    std::vector<std::unique_ptr<std::vector<std::string>>> overlay_listings_;  // keeps listed names alive for modules
+    std::vector<std::unique_ptr<std::vector<const char*>>> overlay_c_names_;
 };
 
 }  // namespace plumb

@@ -28,6 +28,12 @@ struct Report {
     double total_ms = 0;
     std::vector<RuleResult> results;
 
+    // plumb fix only: the plan (see agent/report.schema.json, "plan"), whether it was only shown, and the transaction
+    // that applied it.
+    nlohmann::json plan;
+    bool dry_run = false;
+    std::string transaction;
+
     std::map<std::string, int> summary() const;  // status word -> count, every status present
     // 0: all pass/waived/notapplicable(/fixed); 2: any fail or error.
     int exit_code() const;

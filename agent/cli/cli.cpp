@@ -1,5 +1,5 @@
 // The plumb command line: a thin layer over the engine (load, gather, evaluate, write a report).
-#include "plumb/cli.hpp"
+#include "cli.hpp"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -17,8 +17,9 @@
 #include "plumb/evaluator.hpp"
 #include "plumb/module_host.hpp"
 #include "plumb/report.hpp"
+#include "plumb/transaction.hpp"
 
-namespace plumb {
+namespace plumb::cli {
 
 namespace {
 
@@ -32,6 +33,9 @@ commands:
   rules                 list the rules of a baseline
   explain RULE          show a rule: description, rationale, references, parameters, expressions
   baseline validate F   check a baseline file against the schema and the installed modules
+  fix                   audit, plan the changes failing rules need, apply them in one transaction, verify
+  history               list remediation transactions
+  rollback [ID]         restore the state before transaction ID (default: the latest applied one)
   modules               list the installed modules and their procedures
   version               print the version
 
@@ -42,6 +46,7 @@ options:
   --waivers FILE        waivers: rule, justification, expiry date
   --rule ID             only this rule (repeatable)
   --format text|json    output format (default text)
+  --dry-run             fix: print the plan (unified diffs, service actions, notices) and change nothing
   --output FILE         write the report to FILE instead of standard output
   --module-dir DIR      load modules from DIR instead of the installed ones
   --development         accept module files not owned by root (build trees; also PLUMB_DEVELOPMENT=1)
@@ -50,22 +55,6 @@ options:
 exit status: 0 all rules pass (or waived / notapplicable), 2 a rule failed or errored, 1 usage or tool error
 )";
 
-struct Options {
-    std::string command;
-    std::vector<std::string> positional;
-    std::string root = "/";
-    bool root_given = false;
-    std::string baseline = "cis";
-    std::optional<std::string> tailoring, waivers, output, module_dir;
-    std::vector<std::string> rules;
-    std::string format = "text";
-    bool development = false;
-    int verbose = -1;
-};
-
-struct UsageError {
-    std::string message;
-};
 
 Result<Options> parse_args(int argc, char** argv) {
     Options o;
@@ -105,6 +94,7 @@ Result<Options> parse_args(int argc, char** argv) {
             ok = set(r);
             o.rules.push_back(r);
         } else if (key == "--development") o.development = true;
+        else if (key == "--dry-run") o.dry_run = true;
         else if (key == "-v" || key == "--verbose") o.verbose = 1;
         else if (key == "-h" || key == "--help") o.command = "help";
         else if (a.starts_with("-") && a != "-") return fail_invalid("unknown option " + a);
@@ -117,12 +107,7 @@ Result<Options> parse_args(int argc, char** argv) {
     return o;
 }
 
-// Installation layout, relative to the executable: <prefix>/bin/plumb, <prefix>/lib/plumb/modules,
-// <prefix>/share/plumb. The build tree uses the same layout, so both work without configuration.
-struct Layout {
-    std::string module_dir;
-    std::string data_dir;
-};
+}  // namespace
 
 Result<Layout> discover_layout() {
     char buf[PATH_MAX];
@@ -143,17 +128,13 @@ std::string utc_now(const char* fmt) {
     return buf;
 }
 
+namespace {
+
 bool looks_like_file(const std::string& s) {
     return s.find('/') != std::string::npos || s.ends_with(".json") || s.ends_with(".jsonc");
 }
 
-// Everything a command needs: modules and the (tailored) baseline.
-struct Loaded {
-    Layout layout;
-    std::unique_ptr<ModuleRegistry> registry;
-    Baseline baseline;
-    std::vector<Waiver> waivers;
-};
+}  // namespace
 
 Result<Loaded> load_all(const Options& o, bool with_waivers) {
     Loaded l;
@@ -213,50 +194,73 @@ int tool_error(const Error& e) {
     return 1;
 }
 
+Result<OpenedRoot> open_root(const Options& o) {
+    struct stat st {};
+    if (::stat(o.root.c_str(), &st) != 0) return fail_errno(errno, "--root " + o.root);
+    if (!S_ISDIR(st.st_mode)) return fail_errno(ENOTDIR, "--root " + o.root);
+    auto root = SafeRoot::open(o.root);
+    if (!root) return std::unexpected(root.error());
+    char real[PATH_MAX];
+    bool live = realpath(o.root.c_str(), real) && std::string(real) == "/";
+    // A transaction a killed plumb left unfinished is rolled back before anything else looks at the files. (Only
+    // where a journal exists: an audit never creates one.)
+    if (!root->stat("/var/lib/plumb/transactions")) return OpenedRoot{std::move(*root), live};
+    if (auto journal = remediation::Journal::open(*root)) {
+        auto recovered = journal->recover();
+        if (!recovered)
+            std::fprintf(stderr, "plumb: warning: could not roll back an unfinished transaction: %s\n",
+                         recovered.error().message.c_str());
+        else
+            for (const auto& id : *recovered)
+                std::fprintf(stderr, "plumb: rolled back unfinished transaction %s\n", id.c_str());
+    }
+    return OpenedRoot{std::move(*root), live};
+}
+
+void fill_header(Report& report, const std::string& command, const Loaded& loaded, const Options& o, bool live,
+                 const std::string& started) {
+    report.tool_version = PLUMB_VERSION;
+    report.command = command;
+    report.baseline_id = loaded.baseline.id;
+    report.baseline_version = loaded.baseline.version;
+    report.baseline_title = loaded.baseline.title;
+    report.root = o.root;
+    report.live = live;
+    report.started_at = started;
+}
+
+std::string render(const Options& o, const Report& report) {
+    if (o.format == "json") return to_json(report).dump(2) + "\n";
+    bool colour = !o.output && isatty(STDOUT_FILENO) && !std::getenv("NO_COLOR");
+    return to_text(report, colour);
+}
+
+namespace {
+
 int cmd_audit(const Options& o) {
     auto t0 = Clock::now();
     std::string started = utc_now("%Y-%m-%dT%H:%M:%SZ");
-    struct stat st {};
-    if (::stat(o.root.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
-        return tool_error(Error::from_errno(errno ? errno : ENOTDIR, "--root " + o.root));
+    auto opened = open_root(o);
+    if (!opened) return tool_error(opened.error());
     auto loaded = load_all(o, true);
     if (!loaded) return tool_error(loaded.error());
     double load_ms = ms_since(t0);
 
-    auto root = SafeRoot::open(o.root);
-    if (!root) return tool_error(root.error());
-    char real[PATH_MAX];
-    bool live = realpath(o.root.c_str(), real) && std::string(real) == "/";
     auto t1 = Clock::now();
     Selection selection{{o.rules.begin(), o.rules.end()}};
     Report report;
     {
-        RunContext ctx(std::move(*root), live, *loaded->registry);
+        RunContext ctx(std::move(opened->root), opened->live, *loaded->registry);
         ctx.set_log_level(o.verbose);
         Facts facts = gather_facts(loaded->baseline, selection, ctx);
         report.results = evaluate(loaded->baseline, selection, facts, loaded->waivers, utc_now("%Y-%m-%d"));
         report.host = hostname_of(ctx);
     }
     report.audit_ms = ms_since(t1);
-    report.tool_version = PLUMB_VERSION;
-    report.command = "audit";
-    report.baseline_id = loaded->baseline.id;
-    report.baseline_version = loaded->baseline.version;
-    report.baseline_title = loaded->baseline.title;
-    report.root = o.root;
-    report.live = live;
-    report.started_at = started;
+    fill_header(report, "audit", *loaded, o, opened->live, started);
     report.load_ms = load_ms;
     report.total_ms = ms_since(t0);
-
-    std::string text;
-    if (o.format == "json") {
-        text = to_json(report).dump(2) + "\n";
-    } else {
-        bool colour = !o.output && isatty(STDOUT_FILENO) && !std::getenv("NO_COLOR");
-        text = to_text(report, colour);
-    }
-    if (auto ok = write_output(o, text); !ok) return tool_error(ok.error());
+    if (auto ok = write_output(o, render(o, report)); !ok) return tool_error(ok.error());
     return report.exit_code();
 }
 
@@ -381,8 +385,11 @@ int run_cli(int argc, char** argv) {
     if (o.command == "explain") return cmd_explain(o);
     if (o.command == "baseline") return cmd_baseline(o);
     if (o.command == "modules") return cmd_modules(o);
+    if (o.command == "fix") return cmd_fix(o);
+    if (o.command == "history") return cmd_history(o);
+    if (o.command == "rollback") return cmd_rollback(o);
     std::fprintf(stderr, "plumb: unknown command '%s'\n%s", o.command.c_str(), kUsage);
     return 1;
 }
 
-}  // namespace plumb
+}  // namespace plumb::cli
