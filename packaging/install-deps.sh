@@ -11,6 +11,10 @@ packages=(
   # tests: the oracle for systemd drop-in semantics, a private D-Bus, the external JSON Schema validator and the
   # official JSON Schema test suite
   systemd dbus python3 python3-jsonschema json-schema-test-suite
+  # provisioning: HTTP and XML libraries, useradd/usermod for the end-to-end tests
+  libcurl4-openssl-dev libxml2-dev passwd
+  # auditd: auditctl, the oracle of the live audit-rule tests
+  auditd
 )
 
 missing=()

@@ -25,6 +25,8 @@ const plumb::sdk::Procedure<Core> procedures[] = {
      &Core::sysctl},
     {"package_installed", "a package is installed or absent (dpkg or rpm)", plumb::core::kPackageInstalledSchema, 0,
      &Core::package_installed},
+    {"mount_option", "a mount point is a separate file system with (or without) a mount option (fstab, mountinfo)",
+     plumb::core::kMountOptionSchema, 0, &Core::mount_option},
 };
 
 }  // namespace

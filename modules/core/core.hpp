@@ -53,6 +53,7 @@ public:
     plumb_status kernel_cmdline(const nlohmann::json& args, sdk::Reporter& r);
     plumb_status sysctl(const nlohmann::json& args, sdk::Reporter& r);
     plumb_status package_installed(const nlohmann::json& args, sdk::Reporter& r);
+    plumb_status mount_option(const nlohmann::json& args, sdk::Reporter& r);  // mounts.cpp
 
 private:
     // Cached per run: /etc/passwd and /etc/group of the root.
@@ -88,6 +89,7 @@ extern const char* const kUnitStateSchema;
 extern const char* const kKernelCmdlineSchema;
 extern const char* const kSysctlSchema;
 extern const char* const kPackageInstalledSchema;
+extern const char* const kMountOptionSchema;
 
 // ---- helpers (util.cpp) ----
 std::string quote_value(std::string_view s);                   // "\"value\"" with control characters escaped

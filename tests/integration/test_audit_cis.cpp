@@ -27,6 +27,16 @@ void compliant_image(const TempRoot& r) {
     ::chmod((r / "var/log/journal").c_str(), 02755);
     r.write("/var/log/journal/0123456789abcdef0123456789abcdef/system.journal", "LPKSHHRH", 0640);
     r.write("/usr/lib/systemd/system/systemd-journald.service", "[Unit]\nDescription=Journal Service\n[Service]\nType=notify\n");
+    // auditd: the CIS rules files and auditd.conf, the package, the enabled unit, the kernel arguments and a
+    // separate /var/log/audit with nodev,nosuid,noexec.
+    r.copy_from("auditd/compliant");
+    r.write("/var/lib/dpkg/status", "Package: audit\nStatus: install ok installed\nArchitecture: amd64\nVersion: 3.0.7-104.el9\n\n");
+    r.write("/usr/lib/systemd/system/auditd.service",
+            "[Unit]\nDescription=Security Auditing Service\n[Service]\nType=forking\nExecStart=/sbin/auditd\n"
+            "[Install]\nWantedBy=multi-user.target\n");
+    r.symlink("/usr/lib/systemd/system/auditd.service", "/etc/systemd/system/multi-user.target.wants/auditd.service");
+    r.write("/etc/default/grub", "GRUB_TIMEOUT=5\nGRUB_CMDLINE_LINUX=\"crashkernel=auto audit=1 audit_backlog_limit=8192\"\n");
+    r.write("/etc/fstab", "UUID=0a1b / xfs defaults 0 0\nUUID=2c3d /var/log/audit xfs defaults,nodev,nosuid,noexec 0 0\n");
 }
 
 nlohmann::json audit_json(const TempRoot& r, std::vector<std::string> extra, int expected_exit) {
@@ -78,6 +88,30 @@ TEST(AuditCis, NonCompliantImageFailsWithExpectedActualAndSource) {
     EXPECT_EQ(results["journald_log_directory"]["reasons"][0]["code"], "mode_too_permissive");
     EXPECT_EQ(results["journald_forward_to_syslog"]["status"], "pass");
     EXPECT_EQ(j["summary"]["fail"], 4);
+}
+
+TEST(AuditCis, AuditdRulesReportKeyMismatchAndSource) {
+    TempRoot r;
+    compliant_image(r);
+    // The identity watches under CIS's key name instead of the profile's, max_log_file too small, -e 2 undone.
+    r.write("/etc/audit/rules.d/50-identity.rules",
+            "-w /etc/group -p wa -k identity\n-w /etc/passwd -p wa -k identity\n-w /etc/gshadow -p wa -k identity\n"
+            "-w /etc/shadow -p wa -k identity\n-w /etc/security/opasswd -p wa -k identity\n");
+    r.write("/etc/audit/rules.d/99-finalize.rules", "-e 1\n");
+    r.write("/etc/audit/auditd.conf", "max_log_file = 4\nmax_log_file_action = keep_logs\nspace_left_action = email\n"
+                                      "admin_space_left_action = halt\n");
+    auto j = audit_json(r, {}, 2);
+    auto results = by_id(j);
+    const auto& passwd = results["audit_rules_usergroup_modification_passwd"];
+    EXPECT_EQ(passwd["status"], "fail");
+    EXPECT_EQ(passwd["reasons"][0]["code"], "key_mismatch") << passwd.dump(2);
+    std::string phrase = passwd["reasons"][0]["phrase"];
+    EXPECT_NE(phrase.find("/etc/audit/rules.d/50-identity.rules:2 (key \"identity\")"), std::string::npos) << phrase;
+    EXPECT_EQ(results["audit_rules_immutable"]["status"], "fail");
+    EXPECT_EQ(results["auditd_data_retention_max_log_file"]["reasons"][0]["phrase"],
+              "max_log_file = 4 at /etc/audit/auditd.conf:1; expected at least 6");
+    EXPECT_EQ(results["auditd_data_retention_action_mail_acct"]["status"], "pass");  // auditd's default is root
+    EXPECT_EQ(j["summary"]["fail"], 7);  // 5 identity watches, -e, max_log_file
 }
 
 TEST(AuditCis, EmptyImageReportsSystemdDefaults) {

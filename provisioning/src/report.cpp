@@ -1,0 +1,171 @@
+#include "report.hpp"
+
+#include <cstring>
+#include <memory>
+
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <nlohmann/json.hpp>
+
+#include "http.hpp"
+#include "log.hpp"
+#include "retry.hpp"
+
+namespace plumb::provision {
+
+namespace {
+
+struct DocDeleter {
+    void operator()(xmlDoc* d) const { xmlFreeDoc(d); }
+};
+
+const xmlNode* child(const xmlNode* n, const char* name) {
+    for (const xmlNode* c = n ? n->children : nullptr; c; c = c->next)
+        if (c->type == XML_ELEMENT_NODE && std::strcmp(reinterpret_cast<const char*>(c->name), name) == 0) return c;
+    return nullptr;
+}
+
+std::string text_of(const xmlNode* n) {
+    if (!n) return {};
+    xmlChar* t = xmlNodeGetContent(n);
+    std::string s = t ? reinterpret_cast<const char*>(t) : "";
+    xmlFree(t);
+    size_t b = s.find_first_not_of(" \t\r\n"), e = s.find_last_not_of(" \t\r\n");
+    return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
+}
+
+// Descriptions quote untrusted metadata: keep them short and plain ASCII so both JSON and XML carry them intact.
+std::string cut(std::string s) {
+    for (auto& c : s)
+        if (static_cast<unsigned char>(c) >= 0x80 || (static_cast<unsigned char>(c) < 0x20 && c != '\n')) c = '?';
+    if (s.size() > 512) s = s.substr(0, 509) + "...";
+    return s;
+}
+
+const std::vector<std::string> kWireHeaders = {"x-ms-agent-name: plumb-provision", "x-ms-version: 2012-11-30"};
+
+}  // namespace
+
+Result<GoalState> parse_goal_state(std::string_view xml) {
+    if (xml.size() > (1u << 20)) return fail(EFBIG, "goal state larger than 1 MiB");
+    std::unique_ptr<xmlDoc, DocDeleter> doc(xmlReadMemory(xml.data(), static_cast<int>(xml.size()), "goalstate.xml", nullptr,
+                                                          XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING));
+    if (!doc) return fail(EBADMSG, "goal state is not well-formed XML");
+    if (doc->intSubset || doc->extSubset) return fail_invalid("goal state has a document type declaration; refused");
+    const xmlNode* root = xmlDocGetRootElement(doc.get());
+    if (!root || std::strcmp(reinterpret_cast<const char*>(root->name), "GoalState") != 0)
+        return fail(EBADMSG, "goal state XML has no GoalState root element");
+    GoalState g;
+    g.incarnation = text_of(child(root, "Incarnation"));
+    const xmlNode* container = child(root, "Container");
+    g.container_id = text_of(child(container, "ContainerId"));
+    g.instance_id = text_of(child(child(child(container, "RoleInstanceList"), "RoleInstance"), "InstanceId"));
+    if (g.incarnation.empty() || g.container_id.empty() || g.instance_id.empty())
+        return fail(EBADMSG, "goal state lacks Incarnation, ContainerId or InstanceId");
+    for (const auto* v : {&g.incarnation, &g.container_id, &g.instance_id})
+        if (v->size() > 256) return fail(EBADMSG, "goal state field longer than 256 bytes");
+    return g;
+}
+
+std::string health_json(const HealthReport& r) {
+    nlohmann::json j;
+    if (r.ready) {
+        j["state"] = "Ready";
+    } else {
+        j["state"] = "NotReady";
+        j["details"] = {{"subStatus", "ProvisioningFailed"}, {"description", cut(r.description)}};
+    }
+    return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::string health_xml(const GoalState& g, const HealthReport& r) {
+    // Built with libxml2's tree API so that every value is escaped by the library, never by string pasting.
+    std::unique_ptr<xmlDoc, DocDeleter> doc(xmlNewDoc(BAD_CAST "1.0"));
+    xmlNode* health = xmlNewNode(nullptr, BAD_CAST "Health");
+    xmlDocSetRootElement(doc.get(), health);
+    xmlNewNs(health, BAD_CAST "http://www.w3.org/2001/XMLSchema-instance", BAD_CAST "xsi");
+    xmlNewNs(health, BAD_CAST "http://www.w3.org/2001/XMLSchema", BAD_CAST "xsd");
+    auto text = [](xmlNode* parent, const char* name, const std::string& value) {
+        return xmlNewTextChild(parent, nullptr, BAD_CAST name, BAD_CAST value.c_str());
+    };
+    text(health, "GoalStateIncarnation", g.incarnation);
+    xmlNode* container = xmlNewChild(health, nullptr, BAD_CAST "Container", nullptr);
+    text(container, "ContainerId", g.container_id);
+    xmlNode* list = xmlNewChild(container, nullptr, BAD_CAST "RoleInstanceList", nullptr);
+    xmlNode* role = xmlNewChild(list, nullptr, BAD_CAST "Role", nullptr);
+    text(role, "InstanceId", g.instance_id);
+    xmlNode* state = xmlNewChild(role, nullptr, BAD_CAST "Health", nullptr);
+    text(state, "State", r.ready ? "Ready" : "NotReady");
+    if (!r.ready) {
+        xmlNode* details = xmlNewChild(state, nullptr, BAD_CAST "Details", nullptr);
+        text(details, "SubStatus", "ProvisioningFailed");
+        text(details, "Description", cut(r.description));
+    }
+    xmlChar* out = nullptr;
+    int size = 0;
+    xmlDocDumpMemoryEnc(doc.get(), &out, &size, "utf-8");
+    std::string s(reinterpret_cast<const char*>(out), static_cast<size_t>(size));
+    xmlFree(out);
+    return s;
+}
+
+namespace {
+
+// One attempt at the goal-state flow; the error says where it stopped.
+Result<void> report_via_goal_state(const ProvisionConfig& config, const HealthReport& report, std::chrono::milliseconds timeout) {
+    HttpRequest get;
+    get.url = config.wireserver_url + "/machine/?comp=goalstate";
+    get.headers = kWireHeaders;
+    get.timeout = timeout;
+    auto gs = http_request(get);
+    if (!gs) return std::unexpected(gs.error());
+    if (gs->status != 200) return fail(EAGAIN, "goal state: HTTP " + std::to_string(gs->status));
+    auto goal = parse_goal_state(gs->body);
+    if (!goal) return std::unexpected(goal.error());
+    HttpRequest post;
+    post.method = "POST";
+    post.url = config.wireserver_url + "/machine?comp=health";
+    post.headers = kWireHeaders;
+    post.headers.push_back("Content-Type: text/xml;charset=utf-8");
+    post.body = health_xml(*goal, report);
+    post.timeout = timeout;
+    auto resp = http_request(post);
+    if (!resp) return std::unexpected(resp.error());
+    if (resp->status < 200 || resp->status > 299) return fail(EAGAIN, "health XML: HTTP " + std::to_string(resp->status));
+    return {};
+}
+
+}  // namespace
+
+Result<std::string> report_health(const ProvisionConfig& config, const HealthReport& report) {
+    std::string channel;
+    auto r = retry_until_deadline(config.report_retry, "reporting " + std::string(report.ready ? "Ready" : "NotReady"),
+                                  [&](std::chrono::milliseconds timeout) {
+        const auto t0 = std::chrono::steady_clock::now();
+        HttpRequest post;
+        post.method = "POST";
+        post.url = config.health_url;
+        post.headers = {"Content-Type: application/json", "x-ms-agent-name: plumb-provision"};
+        post.body = health_json(report);
+        post.timeout = timeout;
+        auto resp = http_request(post);
+        if (resp && resp->status >= 200 && resp->status <= 299) {
+            channel = "health endpoint";
+            return Attempt::ok();
+        }
+        std::string first = resp ? "health endpoint: HTTP " + std::to_string(resp->status) : resp.error().message;
+        // The fallback gets what is left of this attempt's time, so the deadline holds across both channels.
+        auto left = timeout - std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
+        if (left.count() <= 0) return Attempt::again(Error{ETIMEDOUT, first});
+        auto wire = report_via_goal_state(config, report, left);
+        if (wire) {
+            channel = "wireserver goal state";
+            return Attempt::ok();
+        }
+        return Attempt::again(Error{EAGAIN, first + "; " + wire.error().message});
+    });
+    if (!r) return std::unexpected(r.error());
+    return channel;
+}
+
+}  // namespace plumb::provision
