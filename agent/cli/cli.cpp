@@ -1,6 +1,7 @@
 // The plumb command line: a thin layer over the engine (load, gather, evaluate, write a report).
 #include "cli.hpp"
 
+#include <dlfcn.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -17,7 +18,6 @@
 #include "plumb/evaluator.hpp"
 #include "plumb/module_host.hpp"
 #include "plumb/report.hpp"
-#include "plumb/transaction.hpp"
 
 namespace plumb::cli {
 
@@ -109,138 +109,46 @@ Result<Options> parse_args(int argc, char** argv) {
 
 }  // namespace
 
-Result<Layout> discover_layout() {
-    char buf[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
-    if (n < 0) return fail_errno(errno, "/proc/self/exe");
-    std::string exe(buf, static_cast<size_t>(n));
-    std::string bindir = exe.substr(0, exe.rfind('/'));
-    std::string prefix = bindir.substr(0, bindir.rfind('/'));
-    return Layout{prefix + "/" PLUMB_MODULE_SUBDIR, prefix + "/" PLUMB_DATA_SUBDIR};
-}
-
-std::string utc_now(const char* fmt) {
-    std::time_t t = std::time(nullptr);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[64];
-    std::strftime(buf, sizeof buf, fmt, &tm);
-    return buf;
-}
-
 namespace {
 
-bool looks_like_file(const std::string& s) {
-    return s.find('/') != std::string::npos || s.ends_with(".json") || s.ends_with(".jsonc");
+// plumb-fix.so, loaded on first use and kept for the life of the process.
+struct FixPlugin {
+    FixCommandFn command;
+    FixRecoverFn recover;
+};
+
+Result<FixPlugin> fix_plugin(const Options& o) {
+    static std::optional<Result<FixPlugin>> loaded;
+    if (loaded) return *loaded;
+    auto load = [&]() -> Result<FixPlugin> {
+        auto layout = discover_layout();
+        if (!layout) return std::unexpected(layout.error());
+        if (auto ok = check_trusted_file(layout->fix_plugin, o.development); !ok) return std::unexpected(ok.error());
+        void* handle = dlopen(layout->fix_plugin.c_str(), RTLD_NOW | RTLD_LOCAL);
+        if (!handle) return fail(ENOENT, std::string("cannot load the remediation plugin: ") + dlerror());
+        auto command = reinterpret_cast<FixCommandFn>(dlsym(handle, "plumb_fix_command"));
+        auto recover = reinterpret_cast<FixRecoverFn>(dlsym(handle, "plumb_fix_recover"));
+        if (!command || !recover) return fail(ENOENT, layout->fix_plugin + ": not a plumb remediation plugin");
+        return FixPlugin{command, recover};
+    };
+    loaded = load();
+    return *loaded;
 }
 
-}  // namespace
-
-Result<Loaded> load_all(const Options& o, bool with_waivers) {
-    Loaded l;
-    auto layout = discover_layout();
-    if (!layout) return std::unexpected(layout.error());
-    l.layout = *layout;
-    set_schema_directory(l.layout.data_dir + "/baselines");
-    auto registry = ModuleRegistry::load_directory(o.module_dir.value_or(l.layout.module_dir),
-                                                   ModuleLoadPolicy{.development = o.development});
-    if (!registry) return std::unexpected(registry.error());
-    l.registry = std::move(*registry);
-    std::string file = looks_like_file(o.baseline) ? o.baseline : l.layout.data_dir + "/baselines/" + o.baseline + ".json";
-    if (!looks_like_file(o.baseline) && access(file.c_str(), F_OK) != 0)
-        return fail(ENOENT, "no installed baseline '" + o.baseline + "' (looked for " + file + ")");
-    auto baseline = load_baseline_file(file, *l.registry);
-    if (!baseline) return std::unexpected(baseline.error());
-    l.baseline = std::move(*baseline);
-    if (o.tailoring)
-        if (auto ok = apply_tailoring_file(l.baseline, *o.tailoring, *l.registry); !ok) return std::unexpected(ok.error());
-    if (with_waivers && o.waivers) {
-        auto w = load_waivers_file(*o.waivers, l.baseline);
-        if (!w) return std::unexpected(w.error());
-        l.waivers = std::move(*w);
+// An audit looks at files only after a transaction a killed plumb left unfinished has been rolled back.
+void recover_with_plugin(const Options& o, const SafeRoot& root) {
+    auto plugin = fix_plugin(o);
+    if (!plugin) {
+        std::fprintf(stderr, "plumb: warning: a transaction journal exists but %s\n", plugin.error().message.c_str());
+        return;
     }
-    for (const auto& id : o.rules)
-        if (!l.baseline.rule(id)) return fail_invalid("--rule " + id + ": baseline " + l.baseline.id + " has no such rule");
-    return l;
+    plugin->recover(&root);
 }
-
-Result<void> write_output(const Options& o, const std::string& text) {
-    if (!o.output) {
-        std::fwrite(text.data(), 1, text.size(), stdout);
-        std::fflush(stdout);
-        return {};
-    }
-    std::ofstream out(*o.output, std::ios::binary | std::ios::trunc);
-    out << text;
-    out.close();
-    if (!out) return fail_errno(errno ? errno : EIO, "--output " + *o.output);
-    return {};
-}
-
-std::string hostname_of(RunContext& ctx) {
-    if (ctx.live()) {
-        char buf[256] = {};
-        if (gethostname(buf, sizeof buf - 1) == 0) return buf;
-    }
-    auto h = ctx.read("/etc/hostname");
-    if (!h) return "";
-    std::string s(*h);
-    while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '\r')) s.pop_back();
-    return s;
-}
-
-int tool_error(const Error& e) {
-    std::fprintf(stderr, "plumb: %s\n", e.message.c_str());
-    return 1;
-}
-
-Result<OpenedRoot> open_root(const Options& o) {
-    struct stat st {};
-    if (::stat(o.root.c_str(), &st) != 0) return fail_errno(errno, "--root " + o.root);
-    if (!S_ISDIR(st.st_mode)) return fail_errno(ENOTDIR, "--root " + o.root);
-    auto root = SafeRoot::open(o.root);
-    if (!root) return std::unexpected(root.error());
-    char real[PATH_MAX];
-    bool live = realpath(o.root.c_str(), real) && std::string(real) == "/";
-    // A transaction a killed plumb left unfinished is rolled back before anything else looks at the files. (Only
-    // where a journal exists: an audit never creates one.)
-    if (!root->stat("/var/lib/plumb/transactions")) return OpenedRoot{std::move(*root), live};
-    if (auto journal = remediation::Journal::open(*root)) {
-        auto recovered = journal->recover();
-        if (!recovered)
-            std::fprintf(stderr, "plumb: warning: could not roll back an unfinished transaction: %s\n",
-                         recovered.error().message.c_str());
-        else
-            for (const auto& id : *recovered)
-                std::fprintf(stderr, "plumb: rolled back unfinished transaction %s\n", id.c_str());
-    }
-    return OpenedRoot{std::move(*root), live};
-}
-
-void fill_header(Report& report, const std::string& command, const Loaded& loaded, const Options& o, bool live,
-                 const std::string& started) {
-    report.tool_version = PLUMB_VERSION;
-    report.command = command;
-    report.baseline_id = loaded.baseline.id;
-    report.baseline_version = loaded.baseline.version;
-    report.baseline_title = loaded.baseline.title;
-    report.root = o.root;
-    report.live = live;
-    report.started_at = started;
-}
-
-std::string render(const Options& o, const Report& report) {
-    if (o.format == "json") return to_json(report).dump(2) + "\n";
-    bool colour = !o.output && isatty(STDOUT_FILENO) && !std::getenv("NO_COLOR");
-    return to_text(report, colour);
-}
-
-namespace {
 
 int cmd_audit(const Options& o) {
     auto t0 = Clock::now();
     std::string started = utc_now("%Y-%m-%dT%H:%M:%SZ");
-    auto opened = open_root(o);
+    auto opened = open_root(o, [&](const SafeRoot& root) { recover_with_plugin(o, root); });
     if (!opened) return tool_error(opened.error());
     auto loaded = load_all(o, true);
     if (!loaded) return tool_error(loaded.error());
@@ -385,9 +293,11 @@ int run_cli(int argc, char** argv) {
     if (o.command == "explain") return cmd_explain(o);
     if (o.command == "baseline") return cmd_baseline(o);
     if (o.command == "modules") return cmd_modules(o);
-    if (o.command == "fix") return cmd_fix(o);
-    if (o.command == "history") return cmd_history(o);
-    if (o.command == "rollback") return cmd_rollback(o);
+    if (o.command == "fix" || o.command == "history" || o.command == "rollback") {
+        auto plugin = fix_plugin(o);
+        if (!plugin) return tool_error(plugin.error());
+        return plugin->command(&o);
+    }
     std::fprintf(stderr, "plumb: unknown command '%s'\n%s", o.command.c_str(), kUsage);
     return 1;
 }

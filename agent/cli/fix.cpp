@@ -122,12 +122,24 @@ std::map<std::string, std::string> run_services(const Plan& plan, bool live, std
     return status;
 }
 
-}  // namespace
+void recover(const SafeRoot& root) {
+    auto journal = remediation::Journal::open(root);
+    if (!journal) {
+        std::fprintf(stderr, "plumb: warning: cannot open the transaction journal: %s\n", journal.error().message.c_str());
+        return;
+    }
+    auto recovered = journal->recover();
+    if (!recovered)
+        std::fprintf(stderr, "plumb: warning: could not roll back an unfinished transaction: %s\n",
+                     recovered.error().message.c_str());
+    else
+        for (const auto& id : *recovered) std::fprintf(stderr, "plumb: rolled back unfinished transaction %s\n", id.c_str());
+}
 
 int cmd_fix(const Options& o) {
     auto t0 = Clock::now();
     std::string started = utc_now("%Y-%m-%dT%H:%M:%SZ");
-    auto opened = open_root(o);  // also rolls back what a killed plumb left unfinished
+    auto opened = open_root(o, recover);  // also rolls back what a killed plumb left unfinished
     if (!opened) return tool_error(opened.error());
     auto loaded = load_all(o, true);
     if (!loaded) return tool_error(loaded.error());
@@ -259,7 +271,7 @@ int cmd_fix(const Options& o) {
 }
 
 int cmd_history(const Options& o) {
-    auto opened = open_root(o);
+    auto opened = open_root(o, recover);
     if (!opened) return tool_error(opened.error());
     if (!opened->root.stat("/var/lib/plumb/transactions")) {
         if (auto ok = write_output(o, o.format == "json" ? "[]\n" : "no transactions\n"); !ok) return tool_error(ok.error());
@@ -298,7 +310,7 @@ int cmd_history(const Options& o) {
 
 int cmd_rollback(const Options& o) {
     if (o.positional.size() > 1) return tool_error(Error::invalid("rollback takes at most one transaction id"));
-    auto opened = open_root(o);
+    auto opened = open_root(o, recover);
     if (!opened) return tool_error(opened.error());
     if (!opened->root.stat("/var/lib/plumb/transactions")) return tool_error(Error{ENOENT, "no transactions under " + o.root});
     auto journal = remediation::Journal::open(opened->root);
@@ -328,5 +340,16 @@ int cmd_rollback(const Options& o) {
     if (auto ok = write_output(o, text); !ok) return tool_error(ok.error());
     return problems.empty() ? 0 : 2;
 }
+
+}  // namespace
+
+extern "C" __attribute__((visibility("default"))) int plumb_fix_command(const Options* o) {
+    if (o->command == "fix") return cmd_fix(*o);
+    if (o->command == "history") return cmd_history(*o);
+    if (o->command == "rollback") return cmd_rollback(*o);
+    return tool_error(Error::invalid("the remediation plugin has no command '" + o->command + "'"));
+}
+
+extern "C" __attribute__((visibility("default"))) void plumb_fix_recover(const SafeRoot* root) { recover(*root); }
 
 }  // namespace plumb::cli

@@ -427,28 +427,39 @@ bool type_matches(unsigned types, const json& v) {
 
 constexpr int max_depth = 256;  // guards against $ref cycles that never consume instance depth ({"$ref": "#"})
 
+// A JSON pointer built only when a violation needs it: validating a valid document allocates no pointer strings.
+struct Path {
+    const Path* parent = nullptr;
+    std::string_view key;                              // an object member (unescaped), or
+    std::size_t index = static_cast<std::size_t>(-1);  // an array index
+    std::string str() const {
+        if (!parent) return "";
+        return parent->str() + "/" + (index != static_cast<std::size_t>(-1) ? std::to_string(index) : escape_pointer_token(key));
+    }
+};
+
 class Validator {
 public:
-    void run(const Node& n, const json& x, const std::string& ptr, std::vector<Violation>& out, int depth) const {
+    void run(const Node& n, const json& x, const Path& ptr, std::vector<Violation>& out, int depth) const {
         if (depth > max_depth) {
-            out.push_back({ptr, "schema recursion deeper than " + std::to_string(max_depth) + " levels at " + n.location, "a cycle"});
+            out.push_back({ptr.str(), "schema recursion deeper than " + std::to_string(max_depth) + " levels at " + n.location, "a cycle"});
             return;
         }
         if (n.constant) {
-            if (!*n.constant) out.push_back({ptr, "nothing here (the schema at " + n.location + " is false)", describe_json_value(x)});
+            if (!*n.constant) out.push_back({ptr.str(), "nothing here (the schema at " + n.location + " is false)", describe_json_value(x)});
             return;
         }
         if (n.ref_target) run(*n.ref_target, x, ptr, out, depth + 1);
         if (n.types && !type_matches(n.types, x)) {
-            out.push_back({ptr, describe_types(n.types), std::string(type_name(x)) + " " + describe_json_value(x)});
+            out.push_back({ptr.str(), describe_types(n.types), std::string(type_name(x)) + " " + describe_json_value(x)});
             return;  // the remaining keywords would only repeat the type mismatch
         }
         if (n.const_value && !(*n.const_value == x))
-            out.push_back({ptr, describe_json_value(*n.const_value), describe_json_value(x)});
+            out.push_back({ptr.str(), describe_json_value(*n.const_value), describe_json_value(x)});
         if (n.enum_values && std::none_of(n.enum_values->begin(), n.enum_values->end(), [&](const json& e) { return e == x; })) {
             std::string list;
             for (const auto& e : *n.enum_values) list += (list.empty() ? "" : ", ") + describe_json_value(e);
-            out.push_back({ptr, (n.enum_values->size() == 1 ? "" : "one of ") + list, describe_json_value(x)});
+            out.push_back({ptr.str(), (n.enum_values->size() == 1 ? "" : "one of ") + list, describe_json_value(x)});
         }
         if (x.is_object()) object(n, x, ptr, out, depth);
         if (x.is_array()) array(n, x, ptr, out, depth);
@@ -458,7 +469,7 @@ public:
         if (!n.any_of.empty()) alternatives(n.any_of, false, x, ptr, out, depth);
         if (!n.one_of.empty()) alternatives(n.one_of, true, x, ptr, out, depth);
         if (n.not_ && passes(*n.not_, x, ptr, depth))
-            out.push_back({ptr, "a value that does not match the schema at " + n.not_->location, describe_json_value(x)});
+            out.push_back({ptr.str(), "a value that does not match the schema at " + n.not_->location, describe_json_value(x)});
         if (n.if_) {
             if (passes(*n.if_, x, ptr, depth)) {
                 if (n.then_) run(*n.then_, x, ptr, out, depth + 1);
@@ -468,7 +479,7 @@ public:
         }
     }
 
-    bool passes(const Node& n, const json& x, const std::string& ptr, int depth) const {
+    bool passes(const Node& n, const json& x, const Path& ptr, int depth) const {
         std::vector<Violation> tmp;
         run(n, x, ptr, tmp, depth + 1);
         return tmp.empty();
@@ -476,20 +487,20 @@ public:
 
 private:
     // minProperties/maxProperties, minItems/maxItems, minLength/maxLength: "at least 2 items", got `got`.
+    template <class Got>  // Got() describes the value: only called for a violation
     static void bounds(std::size_t count, const std::optional<std::uint64_t>& min, const std::optional<std::uint64_t>& max,
-                       const char* one, const char* many, const std::string& ptr, const std::string& got,
-                       std::vector<Violation>& out) {
+                       const char* one, const char* many, const Path& ptr, const Got& got, std::vector<Violation>& out) {
         auto phrase = [&](std::uint64_t n) { return std::to_string(n) + " " + (n == 1 ? one : many); };
-        if (min && count < *min) out.push_back({ptr, "at least " + phrase(*min), got});
-        if (max && count > *max) out.push_back({ptr, "at most " + phrase(*max), got});
+        if (min && count < *min) out.push_back({ptr.str(), "at least " + phrase(*min), got()});
+        if (max && count > *max) out.push_back({ptr.str(), "at most " + phrase(*max), got()});
     }
 
-    void object(const Node& n, const json& x, const std::string& ptr, std::vector<Violation>& out, int depth) const {
+    void object(const Node& n, const json& x, const Path& ptr, std::vector<Violation>& out, int depth) const {
         for (const auto& r : n.required)
-            if (!x.contains(r)) out.push_back({ptr, "required property " + quote(r), ""});
-        bounds(x.size(), n.min_properties, n.max_properties, "property", "properties", ptr, std::to_string(x.size()), out);
+            if (!x.contains(r)) out.push_back({ptr.str(), "required property " + quote(r), ""});
+        bounds(x.size(), n.min_properties, n.max_properties, "property", "properties", ptr, [&] { return std::to_string(x.size()); }, out);
         for (const auto& [key, value] : x.items()) {
-            std::string child = ptr + "/" + escape_pointer_token(key);
+            const Path child{&ptr, key};
             bool matched = false;
             for (const auto& [name, s] : n.properties) {
                 if (name == key) {
@@ -509,7 +520,7 @@ private:
                     for (const auto& p : n.properties) allowed.push_back(p.first);
                     std::string expected = allowed.empty() ? "no properties" : "one of the properties " + join_quoted(allowed);
                     for (const auto& pp : n.pattern_properties) expected += " or a name matching /" + pp.pattern.source + "/";
-                    out.push_back({child, expected, quote(key)});
+                    out.push_back({child.str(), expected, quote(key)});
                 } else {
                     run(*n.additional, value, child, out, depth + 1);
                 }
@@ -517,22 +528,22 @@ private:
             if (n.property_names) {
                 std::vector<Violation> names;
                 run(*n.property_names, json(key), child, names, depth + 1);
-                for (auto& v : names) out.push_back({child, "property name " + v.expected, v.got});
+                for (auto& v : names) out.push_back({child.str(), "property name " + v.expected, v.got});
             }
         }
     }
 
-    void array(const Node& n, const json& x, const std::string& ptr, std::vector<Violation>& out, int depth) const {
-        bounds(x.size(), n.min_items, n.max_items, "item", "items", ptr, std::to_string(x.size()), out);
+    void array(const Node& n, const json& x, const Path& ptr, std::vector<Violation>& out, int depth) const {
+        bounds(x.size(), n.min_items, n.max_items, "item", "items", ptr, [&] { return std::to_string(x.size()); }, out);
         for (std::size_t i = 0; i < x.size(); ++i) {
             const Node* s = i < n.prefix_items.size() ? n.prefix_items[i] : n.items;
-            if (s) run(*s, x[i], ptr + "/" + std::to_string(i), out, depth + 1);
+            if (s) run(*s, x[i], Path{&ptr, {}, i}, out, depth + 1);
         }
         if (n.unique_items) {
             for (std::size_t i = 0; i < x.size(); ++i)
                 for (std::size_t j = i + 1; j < x.size(); ++j)
                     if (x[i] == x[j]) {
-                        out.push_back({ptr + "/" + std::to_string(j), "unique items",
+                        out.push_back({Path{&ptr, {}, j}.str(), "unique items",
                                        describe_json_value(x[j]) + " again (also at index " + std::to_string(i) + ")"});
                         return;
                     }
@@ -547,29 +558,29 @@ private:
         }
     }
 
-    void string(const Node& n, const std::string& s, const json& x, const std::string& ptr, std::vector<Violation>& out) const {
+    void string(const Node& n, const std::string& s, const json& x, const Path& ptr, std::vector<Violation>& out) const {
         std::size_t len = (n.min_length || n.max_length) ? code_points(s) : 0;
         if (n.min_length || n.max_length)
-            bounds(len, n.min_length, n.max_length, "character", "characters", ptr, describe_json_value(x), out);
+            bounds(len, n.min_length, n.max_length, "character", "characters", ptr, [&] { return describe_json_value(x); }, out);
         if (n.pattern && !search(*n.pattern, s))
-            out.push_back({ptr, "a string matching /" + n.pattern->source + "/", describe_json_value(x)});
-        if (n.format_date && !is_date(s)) out.push_back({ptr, "a calendar date YYYY-MM-DD", describe_json_value(x)});
+            out.push_back({ptr.str(), "a string matching /" + n.pattern->source + "/", describe_json_value(x)});
+        if (n.format_date && !is_date(s)) out.push_back({ptr.str(), "a calendar date YYYY-MM-DD", describe_json_value(x)});
     }
 
-    void number(const Node& n, const json& x, const std::string& ptr, std::vector<Violation>& out) const {
+    void number(const Node& n, const json& x, const Path& ptr, std::vector<Violation>& out) const {
         auto check = [&](const std::optional<json>& bound, const char* op, auto ok) {
             if (bound && !ok(compare_numbers(x, *bound)))
-                out.push_back({ptr, std::string("a number ") + op + " " + bound->dump(), x.dump()});
+                out.push_back({ptr.str(), std::string("a number ") + op + " " + bound->dump(), x.dump()});
         };
         check(n.minimum, ">=", [](int c) { return c >= 0; });
         check(n.maximum, "<=", [](int c) { return c <= 0; });
         check(n.exclusive_minimum, ">", [](int c) { return c > 0; });
         check(n.exclusive_maximum, "<", [](int c) { return c < 0; });
         if (n.multiple_of && !is_multiple_of(x, *n.multiple_of))
-            out.push_back({ptr, "a multiple of " + n.multiple_of->dump(), x.dump()});
+            out.push_back({ptr.str(), "a multiple of " + n.multiple_of->dump(), x.dump()});
     }
 
-    void alternatives(const std::vector<const Node*>& alts, bool exactly_one, const json& x, const std::string& ptr,
+    void alternatives(const std::vector<const Node*>& alts, bool exactly_one, const json& x, const Path& ptr,
                       std::vector<Violation>& out, int depth) const {
         std::vector<std::vector<Violation>> failures(alts.size());
         std::vector<std::size_t> matching;
@@ -580,13 +591,14 @@ private:
         if (exactly_one && matching.size() > 1) {
             std::string which;
             for (auto i : matching) which += (which.empty() ? "" : ", ") + alts[i]->location;
-            out.push_back({ptr, "exactly one matching alternative", std::to_string(matching.size()) + " (" + which + ")"});
+            out.push_back({ptr.str(), "exactly one matching alternative", std::to_string(matching.size()) + " (" + which + ")"});
             return;
         }
         if (!matching.empty()) return;
         // The alternative whose failures reach deepest into the instance is most likely the one the author meant;
         // report its violations. If every alternative failed at this very value, merge them into one message.
-        std::size_t here = depth_of(ptr), best = 0, best_depth = 0;
+        const std::string at = ptr.str();
+        std::size_t here = depth_of(at), best = 0, best_depth = 0;
         for (std::size_t i = 0; i < failures.size(); ++i) {
             std::size_t d = 0;
             for (const auto& v : failures[i]) d = std::max(d, depth_of(v.pointer));
@@ -603,12 +615,12 @@ private:
         for (const auto& f : failures) {
             std::string part;
             for (const auto& v : f) {
-                if (v.pointer != ptr) continue;
+                if (v.pointer != at) continue;
                 part += (part.empty() ? "" : " and ") + v.expected;
             }
             expected += (expected.empty() ? "" : " or ") + part;
         }
-        out.push_back({ptr, expected, describe_json_value(x)});
+        out.push_back({at, expected, describe_json_value(x)});
     }
 };
 
@@ -648,7 +660,7 @@ Result<JsonSchema> JsonSchema::compile(const json& schema) {
 
 std::vector<SchemaViolation> JsonSchema::validate(const json& instance) const {
     std::vector<Violation> raw;
-    Validator{}.run(*compiled_->root, instance, "", raw, 0);
+    Validator{}.run(*compiled_->root, instance, Path{}, raw, 0);
     std::stable_sort(raw.begin(), raw.end(),
                      [](const Violation& a, const Violation& b) { return depth_of(a.pointer) > depth_of(b.pointer); });
     std::vector<SchemaViolation> out;

@@ -90,6 +90,18 @@ Result<void> check_directory_chain(const std::string& real_dir) {
     }
 }
 
+Result<void> check_trusted_file(const std::string& path, bool development) {
+    if (development) return {};
+    char real[PATH_MAX];
+    if (!realpath(path.c_str(), real)) return fail_errno(errno, path);
+    std::string r = real;
+    if (auto ok = check_directory_chain(r.substr(0, r.rfind('/'))); !ok) return ok;
+    struct stat st {};
+    if (lstat(real, &st) < 0) return fail_errno(errno, path);
+    if (!S_ISREG(st.st_mode)) return fail(EPERM, path + ": not a regular file");
+    return check_ownership(st, path, false);
+}
+
 Result<std::unique_ptr<ModuleRegistry>> ModuleRegistry::load_directory(const std::string& dir, ModuleLoadPolicy policy) {
     char real[PATH_MAX];
     if (!realpath(dir.c_str(), real)) return fail_errno(errno, "module directory " + dir);

@@ -5,7 +5,7 @@
 //
 // "to Ready" is the time from fork to the wireserver receiving the Ready report; "to exit" adds the marker write and
 // process exit. Peak RSS is wait4's ru_maxrss (the provisioner, or its largest helper such as useradd). --baseline
-// adds the baseline step (plumb audit on the root; its own RSS is a separate process and counts only through
+// adds the baseline step (plumb fix on the root; its own RSS is a separate process and counts only through
 // ru_maxrss). A peer command after "--" (e.g. cloud-init --version) is timed the same way, for comparison.
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -133,7 +133,7 @@ int main(int argc, char** argv) {
     print("  start -> exit (marker written)", exit_ms, rss);
     std::printf("  peak RSS of plumb-provision alone (getrusage RUSAGE_SELF): %.2f MiB; the figure above is wait4's,\n"
                 "  which is the largest of plumb-provision and its helpers (useradd%s)\n",
-                static_cast<double>(self_rss) / 1024.0, baseline.empty() ? "" : ", plumb audit");
+                static_cast<double>(self_rss) / 1024.0, baseline.empty() ? "" : ", plumb fix");
     if (failures) std::printf("  %d run(s) failed\n", failures);
 
     if (!peer.empty()) {

@@ -26,5 +26,5 @@ cloud_init="$(command -v cloud-init)"
 
 echo "== without the baseline step (the issue's start-to-Ready figure), with cloud-init --version for comparison"
 PLUMB_BUILD_DIR="$build" PLUMB_SOURCE_DIR="$src" "$build/tests/plumb_bench_provision" --runs "$runs" -- "$cloud_init" --version
-echo "== with the baseline step (plumb audit --baseline cis on the root)"
+echo "== with the baseline step (plumb fix --baseline cis on the root)"
 PLUMB_BUILD_DIR="$build" PLUMB_SOURCE_DIR="$src" "$build/tests/plumb_bench_provision" --runs "$runs" --baseline cis

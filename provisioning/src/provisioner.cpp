@@ -196,13 +196,13 @@ int run_provisioner(const Options& options) {
             bool ok = run.step("baseline", [&]() -> Result<void> {
                 auto b = apply_baseline(*config, *root, live);
                 if (!b) return std::unexpected(b.error());
-                run.baseline() = {{"baseline", b->baseline},        {"audit_exit", b->audit_exit},
-                                  {"remediated", b->remediated},    {"pass", b->pass},
-                                  {"fail", b->fail},                {"error", b->error},
-                                  {"report", b->report_path}};
-                log_line("baseline " + b->baseline + ": audited (" + std::to_string(b->pass) + " pass, " +
-                         std::to_string(b->fail) + " fail, " + std::to_string(b->error) +
-                         " error); not remediated: the remediation layer is not available yet; report in " + b->report_path);
+                run.baseline() = {{"baseline", b->baseline}, {"fix_exit", b->fix_exit}, {"transaction", b->transaction},
+                                  {"pass", b->pass},         {"fixed", b->fixed},      {"fail", b->fail},
+                                  {"error", b->error},       {"report", b->report_path}};
+                log_line("baseline " + b->baseline + ": " + std::to_string(b->fixed) + " fixed, " +
+                         std::to_string(b->pass) + " pass, " + std::to_string(b->fail) + " still fail, " +
+                         std::to_string(b->error) + " error" +
+                         (b->transaction.empty() ? "" : "; transaction " + b->transaction) + "; report in " + b->report_path);
                 return {};
             });
             if (!ok) {
@@ -226,7 +226,7 @@ int run_provisioner(const Options& options) {
     });
     if (!marked) return 1;
     rusage self{};
-    ::getrusage(RUSAGE_SELF, &self);  // this process only; helpers (useradd, plumb audit) are separate processes
+    ::getrusage(RUSAGE_SELF, &self);  // this process only; helpers (useradd, plumb fix) are separate processes
     log_line("provisioned in " + std::to_string(static_cast<long>(ms_since(start))) + " ms, peak RSS " +
              std::to_string(self.ru_maxrss) + " KiB");
     return 0;

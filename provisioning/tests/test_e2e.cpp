@@ -82,10 +82,15 @@ TEST_F(ProvisionE2E, ProvisionsReportsReadyAndWritesTheMarkerThenDoesNothing) {
     EXPECT_EQ(root.read("var/lib/plumb/provision/user-data"), "#!/bin/sh\necho user data\n");
     EXPECT_EQ(stat_of(root, "var/lib/plumb/provision/user-data").mode, 0600u);
 
-    // Baseline step (integration point): plumb audit ran on the root and its report was recorded.
-    auto audit = nlohmann::json::parse(root.read("var/lib/plumb/provision/baseline-audit.json"));
-    EXPECT_EQ(audit["baseline"]["id"], "cis");
-    EXPECT_NE(r.err.find("not remediated: the remediation layer is not available yet"), std::string::npos) << r.err;
+    // Baseline step: plumb fix ran on the root, applied journald's settings through a transaction, and its
+    // report was recorded.
+    auto fix = nlohmann::json::parse(root.read("var/lib/plumb/provision/baseline-fix.json"));
+    EXPECT_EQ(fix["baseline"]["id"], "cis");
+    EXPECT_EQ(fix["command"], "fix");
+    EXPECT_GT(fix["summary"]["fixed"].get<int>(), 0) << fix.dump(2);
+    ASSERT_TRUE(fix.contains("transaction")) << fix.dump(2);
+    EXPECT_NE(root.read("etc/systemd/journald.conf.d/99-plumb.conf").find("Storage=persistent"), std::string::npos);
+    EXPECT_NE(r.err.find("; transaction " + fix["transaction"].get<std::string>()), std::string::npos) << r.err;
 
     // Ready reached the fake wireserver; the marker records the run.
     auto health = wire.requests_to("/provisioning/health");
@@ -95,7 +100,7 @@ TEST_F(ProvisionE2E, ProvisionsReportsReadyAndWritesTheMarkerThenDoesNothing) {
     EXPECT_EQ(marker["user"], "azureuser");
     EXPECT_EQ(marker["source"], "imds");
     EXPECT_EQ(marker["baseline"]["baseline"], "cis");
-    EXPECT_EQ(marker["baseline"]["remediated"], false);
+    EXPECT_EQ(marker["baseline"]["transaction"], fix["transaction"]);
     EXPECT_EQ(imds.requests().size(), 1u);
     EXPECT_EQ(imds.requests()[0].header("metadata"), "true");
     for (const char* step : {"step metadata: ok", "step hostname: ok", "step user: ok", "step keys: ok", "step baseline: ok",

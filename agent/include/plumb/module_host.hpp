@@ -50,6 +50,11 @@ struct ModuleLoadPolicy {
     bool development = false;  // accept files not owned by root / group- or world-writable (build trees, tests)
 };
 
+// Code plumb loads runs as root: a file is trusted when it is a regular file owned by root and not group/world
+// writable, in a directory chain that is the same (sticky directories such as /tmp excepted), as sshd's
+// StrictModes. Development mode (build trees, tests) skips the checks.
+Result<void> check_trusted_file(const std::string& path, bool development);
+
 class ModuleRegistry final : public ProcedureCatalog {
 public:
     // Loads every plumb_*.so in `dir`. A missing or unsafe directory is an error for the whole registry; a bad
