@@ -193,10 +193,16 @@ int cmd_fix(const Options& o) {
     for (const PlannedFile* f : changed) changes.push_back({f->path, f->content, f->mode_if_new, f->original});
     nlohmann::json services = nlohmann::json::array();
     for (const auto& s : plan.services) services.push_back({{"unit", s.unit}, {"action", s.action}});
+    // Live actions with an undo are recorded so that `plumb rollback` can undo them too (on a live host).
+    nlohmann::json live_undo = nlohmann::json::array();
+    if (opened->live)
+        for (const auto& a : plan.live_actions)
+            if (!a.undo.is_null()) live_undo.push_back({{"module", a.module}, {"name", a.name}, {"description", a.description}, {"undo", a.undo}});
     nlohmann::json metadata = {{"tool_version", PLUMB_VERSION},
                                {"baseline", {{"id", loaded->baseline.id}, {"version", loaded->baseline.version}}},
                                {"rules", planned_rules},
-                               {"services", services}};
+                               {"services", services},
+                               {"live_actions", live_undo}};
     auto journal = remediation::Journal::open(root);
     if (!journal) return tool_error(journal.error());
     std::string tx;
@@ -328,14 +334,36 @@ int cmd_rollback(const Options& o) {
     auto info = journal->info(id);
     if (!info) return tool_error(info.error());
     if (auto ok = journal->rollback(id); !ok) return tool_error(ok.error());
+    // Live actions the transaction performed (kernel audit rules, an applied crypto policy) are undone, newest
+    // first, through the modules that made them.
+    std::vector<std::string> problems;
+    std::string undo_text;
+    auto live_actions = info->metadata.value("live_actions", nlohmann::json::array());
+    if (opened->live && !live_actions.empty()) {
+        auto layout = discover_layout();
+        auto registry = layout ? ModuleRegistry::load_directory(o.module_dir.value_or(layout->module_dir), {.development = o.development})
+                               : Result<std::unique_ptr<ModuleRegistry>>(std::unexpected(layout.error()));
+        if (!registry) return tool_error(registry.error());
+        auto safe = SafeRoot::open(o.root);
+        if (!safe) return tool_error(safe.error());
+        RunContext ctx(std::move(*safe), true, **registry);
+        for (auto it = live_actions.rbegin(); it != live_actions.rend(); ++it) {
+            PlannedLiveAction a{(*it).at("module"), (*it).at("name"), (*it).value("description", ""), nullptr, (*it).at("undo"), ""};
+            Outcome undone = ctx.apply_live(a, true);
+            undo_text += "  undo " + a.module + " " + a.name + ": " + std::string(to_string(undone.status)) + "\n";
+            if (undone.status != Status::pass)
+                problems.push_back(a.module + " " + a.name + ": " + (undone.reasons.empty() ? "failed" : undone.reasons[0].phrase));
+        }
+    }
     // Services that the transaction restarted read their configuration again.
     Plan services;
     for (const auto& s : info->metadata.value("services", nlohmann::json::array()))
         services.services.push_back({s.at("unit"), s.at("action"), "rollback", {}});
-    std::vector<std::string> problems;
     auto status = run_services(services, opened->live, problems);
     std::string text = "rolled back " + id + "\n";
     for (const auto& f : info->files) text += "  restored " + f.path + "\n";
+    text += undo_text;
+    for (const auto& p : problems) text += "  problem: " + p + "\n";
     for (const auto& [what, st] : status) text += "  " + what + ": " + st + "\n";
     if (auto ok = write_output(o, text); !ok) return tool_error(ok.error());
     return problems.empty() ? 0 : 2;

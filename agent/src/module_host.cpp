@@ -363,6 +363,9 @@ struct HostBridge {
     static int plan_notice(plumb_planner* p, const char* kind, const char* phrase) {
         RunContext* c = planning(p);
         if (!c || !kind || !*kind) return -EINVAL;
+        // Several rules of one module often share a consequence (one reboot, one policy update): say it once.
+        for (const auto& n : c->plan_->notices)
+            if (n.kind == kind && n.phrase == (phrase ? phrase : "")) return 0;
         c->plan_->notices.push_back({kind, phrase ? phrase : "", c->plan_rule_});
         return 0;
     }
@@ -373,6 +376,8 @@ struct HostBridge {
         auto pj = nlohmann::json::parse(payload, nullptr, false);
         auto uj = undo ? nlohmann::json::parse(undo, nullptr, false) : nlohmann::json();
         if (pj.is_discarded() || uj.is_discarded()) return -EINVAL;
+        for (const auto& a : c->plan_->live_actions)
+            if (a.module == c->plan_module_ && a.name == name && a.payload == pj) return 0;  // already planned
         c->plan_->live_actions.push_back({c->plan_module_, name, description ? description : "", std::move(pj), std::move(uj), c->plan_rule_});
         return 0;
     }

@@ -20,7 +20,7 @@ const plumb::sdk::Procedure<Core> procedures[] = {
     {"unit_state", "a systemd unit is enabled, disabled, masked or not masked", plumb::core::kUnitStateSchema, 0,
      &Core::unit_state},
     {"kernel_cmdline", "a kernel command line argument is present or absent in the boot configuration",
-     plumb::core::kKernelCmdlineSchema, 0, &Core::kernel_cmdline},
+     plumb::core::kKernelCmdlineSchema, 0, &Core::kernel_cmdline, &Core::remediate_kernel_cmdline},
     {"sysctl", "a kernel parameter as configured in sysctl.d and as running", plumb::core::kSysctlSchema, 0,
      &Core::sysctl},
     {"package_installed", "a package is installed or absent (dpkg or rpm)", plumb::core::kPackageInstalledSchema, 0,

@@ -51,6 +51,7 @@ public:
     plumb_status config_option(const nlohmann::json& args, sdk::Reporter& r);
     plumb_status unit_state(const nlohmann::json& args, sdk::Reporter& r);
     plumb_status kernel_cmdline(const nlohmann::json& args, sdk::Reporter& r);
+    plumb_status remediate_kernel_cmdline(const nlohmann::json& args, sdk::Planner& planner, sdk::Reporter& r);  // cmdline_fix.cpp
     plumb_status sysctl(const nlohmann::json& args, sdk::Reporter& r);
     plumb_status package_installed(const nlohmann::json& args, sdk::Reporter& r);
     plumb_status mount_option(const nlohmann::json& args, sdk::Reporter& r);  // mounts.cpp

@@ -3,6 +3,8 @@
 
 #include <sqlite3.h>
 
+#include "plumb/lazy_library.hpp"
+
 #include "core.hpp"
 
 namespace plumb::core {
@@ -38,46 +40,70 @@ struct RpmLookup {
     long long count = 0;
 };
 
+// sqlite is needed only for RPM databases: loaded on first use, not at every start-up.
+struct SqliteApi {
+    PLUMB_LAZY_FN(sqlite3_open_v2);
+    PLUMB_LAZY_FN(sqlite3_close_v2);
+    PLUMB_LAZY_FN(sqlite3_errmsg);
+    PLUMB_LAZY_FN(sqlite3_errstr);
+    PLUMB_LAZY_FN(sqlite3_prepare_v2);
+    PLUMB_LAZY_FN(sqlite3_bind_text);
+    PLUMB_LAZY_FN(sqlite3_step);
+    PLUMB_LAZY_FN(sqlite3_column_int64);
+    PLUMB_LAZY_FN(sqlite3_finalize);
+};
+
+sdk::LazyLibrary<SqliteApi> sqlite_library("libsqlite3.so.0", [](auto& lib, SqliteApi& a) {
+    return lib.bind(a.sqlite3_open_v2, "sqlite3_open_v2") && lib.bind(a.sqlite3_close_v2, "sqlite3_close_v2") &&
+           lib.bind(a.sqlite3_errmsg, "sqlite3_errmsg") && lib.bind(a.sqlite3_errstr, "sqlite3_errstr") &&
+           lib.bind(a.sqlite3_prepare_v2, "sqlite3_prepare_v2") && lib.bind(a.sqlite3_bind_text, "sqlite3_bind_text") &&
+           lib.bind(a.sqlite3_step, "sqlite3_step") && lib.bind(a.sqlite3_column_int64, "sqlite3_column_int64") &&
+           lib.bind(a.sqlite3_finalize, "sqlite3_finalize");
+});
+
 Result<RpmLookup> rpm_lookup(sdk::Host& host, const std::string& db_path, const std::string& name) {
+    auto sqlite = sqlite_library.get();
+    if (!sqlite) return fail(ELIBACC, db_path + ": " + sqlite.error().message);
+    const SqliteApi& sq = **sqlite;
     auto fd = host.open_read(db_path);
     if (!fd) return std::unexpected(fd.error());
     // sqlite opens the file by name: hand it our descriptor through /proc/self/fd, read-only and immutable (no
     // locks, no journal or WAL files next to it: nothing is written or created in the audited root).
     const std::string uri = "file:/proc/self/fd/" + std::to_string(*fd) + "?immutable=1";
     sqlite3* db = nullptr;
-    int rc = sqlite3_open_v2(uri.c_str(), &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, nullptr);
+    int rc = sq.sqlite3_open_v2(uri.c_str(), &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, nullptr);
     auto cleanup = [&] {
-        sqlite3_close_v2(db);
+        sq.sqlite3_close_v2(db);
         ::close(*fd);
     };
     if (rc != SQLITE_OK) {
-        std::string msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+        std::string msg = db ? sq.sqlite3_errmsg(db) : sq.sqlite3_errstr(rc);
         cleanup();
         return fail(EIO, db_path + ": cannot open the rpm database: " + msg);
     }
     // rpm's sqlite backend (lib/backend/sqlite.c): Packages(hnum, blob) and one index table per tag,
     // e.g. Name(key TEXT, hnum INTEGER, idx INTEGER) referencing Packages(hnum).
     sqlite3_stmt* stmt = nullptr;
-    rc = sqlite3_prepare_v2(db,
+    rc = sq.sqlite3_prepare_v2(db,
                             "SELECT count(DISTINCT Name.hnum) FROM Name JOIN Packages ON Packages.hnum = Name.hnum "
                             "WHERE Name.key = ?1",
                             -1, &stmt, nullptr);
-    if (rc == SQLITE_OK) rc = sqlite3_bind_text(stmt, 1, name.data(), static_cast<int>(name.size()), SQLITE_TRANSIENT);
+    if (rc == SQLITE_OK) rc = sq.sqlite3_bind_text(stmt, 1, name.data(), static_cast<int>(name.size()), SQLITE_TRANSIENT);
     RpmLookup out;
     if (rc == SQLITE_OK) {
-        rc = sqlite3_step(stmt);
+        rc = sq.sqlite3_step(stmt);
         if (rc == SQLITE_ROW) {
-            out.count = sqlite3_column_int64(stmt, 0);
+            out.count = sq.sqlite3_column_int64(stmt, 0);
             rc = SQLITE_OK;
         }
     }
     if (rc != SQLITE_OK) {
-        std::string msg = sqlite3_errmsg(db);
-        sqlite3_finalize(stmt);
+        std::string msg = sq.sqlite3_errmsg(db);
+        sq.sqlite3_finalize(stmt);
         cleanup();
         return fail(EIO, db_path + ": cannot read the rpm Name index: " + msg);
     }
-    sqlite3_finalize(stmt);
+    sq.sqlite3_finalize(stmt);
     cleanup();
     return out;
 }

@@ -26,6 +26,7 @@
 
 #include "core.hpp"
 #include "plumb/config/ini.hpp"
+#include "plumb/lazy_library.hpp"
 
 namespace plumb::core {
 
@@ -262,54 +263,86 @@ private:
     FileSource& fs_;
 };
 
+// libsystemd is needed only to ask a running systemd: loaded on first use, not at every start-up.
+struct SdBusApi {
+    PLUMB_LAZY_FN(sd_bus_new);
+    PLUMB_LAZY_FN(sd_bus_set_address);
+    PLUMB_LAZY_FN(sd_bus_set_bus_client);
+    PLUMB_LAZY_FN(sd_bus_start);
+    PLUMB_LAZY_FN(sd_bus_open_system);
+    PLUMB_LAZY_FN(sd_bus_unref);
+    PLUMB_LAZY_FN(sd_bus_set_method_call_timeout);
+    PLUMB_LAZY_FN(sd_bus_call_method);
+    PLUMB_LAZY_FN(sd_bus_error_has_names_sentinel);
+    PLUMB_LAZY_FN(sd_bus_error_free);
+    PLUMB_LAZY_FN(sd_bus_message_read);
+    PLUMB_LAZY_FN(sd_bus_message_unref);
+    PLUMB_LAZY_FN(sd_bus_flush_close_unref);
+};
+
+sdk::LazyLibrary<SdBusApi> sdbus_library("libsystemd.so.0", [](auto& lib, SdBusApi& a) {
+    return lib.bind(a.sd_bus_new, "sd_bus_new") && lib.bind(a.sd_bus_set_address, "sd_bus_set_address") &&
+           lib.bind(a.sd_bus_set_bus_client, "sd_bus_set_bus_client") && lib.bind(a.sd_bus_start, "sd_bus_start") &&
+           lib.bind(a.sd_bus_open_system, "sd_bus_open_system") && lib.bind(a.sd_bus_unref, "sd_bus_unref") &&
+           lib.bind(a.sd_bus_set_method_call_timeout, "sd_bus_set_method_call_timeout") &&
+           lib.bind(a.sd_bus_call_method, "sd_bus_call_method") &&
+           lib.bind(a.sd_bus_error_has_names_sentinel, "sd_bus_error_has_names_sentinel") &&
+           lib.bind(a.sd_bus_error_free, "sd_bus_error_free") && lib.bind(a.sd_bus_message_read, "sd_bus_message_read") &&
+           lib.bind(a.sd_bus_message_unref, "sd_bus_message_unref") &&
+           lib.bind(a.sd_bus_flush_close_unref, "sd_bus_flush_close_unref");
+});
+
 }  // namespace
 
 Result<Core::BusState> Core::bus_unit_file_state(const std::string& unit) {
+    auto lib = sdbus_library.get();
+    if (!lib) return std::unexpected(lib.error());
+    const SdBusApi& b = **lib;
     if (!bus_) {
         sd_bus* bus = nullptr;
         int rc;
         const char* address = secure_getenv("PLUMB_SYSTEM_BUS_ADDRESS");
         if (address && *address) {
             bus_address_ = address;
-            rc = sd_bus_new(&bus);
-            if (rc >= 0) rc = sd_bus_set_address(bus, address);
-            if (rc >= 0) rc = sd_bus_set_bus_client(bus, 1);
-            if (rc >= 0) rc = sd_bus_start(bus);
+            rc = b.sd_bus_new(&bus);
+            if (rc >= 0) rc = b.sd_bus_set_address(bus, address);
+            if (rc >= 0) rc = b.sd_bus_set_bus_client(bus, 1);
+            if (rc >= 0) rc = b.sd_bus_start(bus);
         } else {
             bus_address_ = "the system bus";
-            rc = sd_bus_open_system(&bus);
+            rc = b.sd_bus_open_system(&bus);
         }
         if (rc < 0) {
-            sd_bus_unref(bus);
+            b.sd_bus_unref(bus);
             return fail_errno(-rc, "connecting to " + bus_address_);
         }
-        sd_bus_set_method_call_timeout(bus, 10 * 1000 * 1000);
+        b.sd_bus_set_method_call_timeout(bus, 10 * 1000 * 1000);
         bus_ = bus;
     }
     sd_bus_error error = SD_BUS_ERROR_NULL;
     sd_bus_message* reply = nullptr;
-    int rc = sd_bus_call_method(bus_, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+    int rc = b.sd_bus_call_method(bus_, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
                                 "org.freedesktop.systemd1.Manager", "GetUnitFileState", &error, &reply, "s", unit.c_str());
     if (rc < 0) {
-        if (sd_bus_error_has_names(&error, SD_BUS_ERROR_FILE_NOT_FOUND, "org.freedesktop.systemd1.NoSuchUnit")) {
-            sd_bus_error_free(&error);
+        if (b.sd_bus_error_has_names_sentinel(&error, SD_BUS_ERROR_FILE_NOT_FOUND, "org.freedesktop.systemd1.NoSuchUnit", nullptr)) {
+            b.sd_bus_error_free(&error);
             return BusState{"not-found", true};
         }
         std::string what = error.name ? std::string(error.name) + ": " + (error.message ? error.message : "")
                                        : std::string(std::strerror(-rc));
-        sd_bus_error_free(&error);
+        b.sd_bus_error_free(&error);
         return fail(-rc, "GetUnitFileState(" + unit + ") on " + bus_address_ + " failed: " + what);
     }
     const char* state = nullptr;
-    rc = sd_bus_message_read(reply, "s", &state);
+    rc = b.sd_bus_message_read(reply, "s", &state);
     std::string result = rc >= 0 && state ? state : "";
-    sd_bus_message_unref(reply);
+    b.sd_bus_message_unref(reply);
     if (rc < 0) return fail_errno(-rc, "reading the GetUnitFileState reply from " + bus_address_);
     return BusState{result, false};
 }
 
 Core::~Core() {
-    if (bus_) sd_bus_flush_close_unref(bus_);
+    if (bus_) (*sdbus_library.get())->sd_bus_flush_close_unref(bus_);  // bus_ exists only if the library loaded
 }
 
 plumb_status Core::unit_state(const nlohmann::json& args, sdk::Reporter& r) {

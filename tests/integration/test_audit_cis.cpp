@@ -30,7 +30,10 @@ void compliant_image(const TempRoot& r) {
     // auditd: the CIS rules files and auditd.conf, the package, the enabled unit, the kernel arguments and a
     // separate /var/log/audit with nodev,nosuid,noexec.
     r.copy_from("auditd/compliant");
-    r.write("/var/lib/dpkg/status", "Package: audit\nStatus: install ok installed\nArchitecture: amd64\nVersion: 3.0.7-104.el9\n\n");
+    r.copy_from("crypto/compliant");
+    r.copy_from("selinux/compliant");
+    r.write("/var/lib/dpkg/status", "Package: audit\nStatus: install ok installed\nArchitecture: amd64\nVersion: 3.0.7-104.el9\n\n"
+            "Package: libselinux\nStatus: install ok installed\nArchitecture: amd64\nVersion: 3.6-1.el9\n\n");
     r.write("/usr/lib/systemd/system/auditd.service",
             "[Unit]\nDescription=Security Auditing Service\n[Service]\nType=forking\nExecStart=/sbin/auditd\n"
             "[Install]\nWantedBy=multi-user.target\n");
