@@ -87,4 +87,17 @@ Result<KernelStatus> AuditSocket::status() {
     }
 }
 
+Result<void> AuditSocket::add_rule(RuleData& rule) {
+    // audit_send() waits for the kernel's ACK and returns its negative errno
+    int rc = audit_add_rule_data(fd_, rule.get(), static_cast<int>(rule.flags), static_cast<int>(rule.action));
+    if (rc < 0) return fail_errno(-rc, "AUDIT_ADD_RULE " + render(rule.rule));
+    return {};
+}
+
+Result<void> AuditSocket::delete_rule(RuleData& rule) {
+    int rc = audit_delete_rule_data(fd_, rule.get(), static_cast<int>(rule.flags), static_cast<int>(rule.action));
+    if (rc < 0) return fail_errno(-rc, "AUDIT_DEL_RULE " + render(rule.rule));
+    return {};
+}
+
 }  // namespace plumb::auditd

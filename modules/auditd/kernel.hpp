@@ -32,6 +32,10 @@ public:
 
     Result<std::vector<Rule>> list_rules();
     Result<KernelStatus> status();
+    // AUDIT_ADD_RULE / AUDIT_DEL_RULE, waiting for the kernel's answer (-EEXIST: the same rule is loaded; -ENOENT:
+    // no such rule to delete; -EPERM: the rules are locked by -e 2, or no CAP_AUDIT_CONTROL).
+    Result<void> add_rule(RuleData& rule);
+    Result<void> delete_rule(RuleData& rule);
 
 private:
     explicit AuditSocket(int fd) : fd_(fd) {}

@@ -405,7 +405,10 @@ Result<Rule> from_kernel(const audit_rule_data& data, std::size_t size) {
 
 // ---- one line, as auditctl's setopt() ----
 
-Result<ParsedLine> parse_line(std::string_view line, const IsDirFn& is_dir) {
+namespace {
+
+// parse_line, and when `raw` is given the struct audit_rule_data (with its string buffer) auditctl would send.
+Result<ParsedLine> parse_line_impl(std::string_view line, const IsDirFn& is_dir, std::vector<char>* raw_out) {
     ParsedLine out;
     auto argv = split_auditctl_line(line);
     if (!argv) return out;
@@ -664,7 +667,28 @@ Result<ParsedLine> parse_line(std::string_view line, const IsDirFn& is_dir) {
     rule->action = static_cast<std::uint32_t>(action);
     out.kind = add != AUDIT_FILTER_UNSET ? ParsedLine::Kind::rule : ParsedLine::Kind::delete_rule;
     out.rule = from_data(*rule, rule->buflen);
+    if (raw_out) {
+        const char* begin = reinterpret_cast<const char*>(rule.get());
+        raw_out->assign(begin, begin + sizeof(audit_rule_data) + rule->buflen);
+    }
     return out;
+}
+
+}  // namespace
+
+Result<ParsedLine> parse_line(std::string_view line, const IsDirFn& is_dir) { return parse_line_impl(line, is_dir, nullptr); }
+
+audit_rule_data* RuleData::get() { return reinterpret_cast<audit_rule_data*>(bytes.data()); }
+
+Result<RuleData> build_rule_data(std::string_view text, const IsDirFn& is_dir) {
+    RuleData d;
+    auto p = parse_line_impl(text, is_dir, &d.bytes);
+    if (!p) return std::unexpected(p.error());
+    if (p->kind != ParsedLine::Kind::rule) return fail_invalid("not an audit rule (-a, -A or -w): " + std::string(text));
+    d.rule = std::move(p->rule);
+    d.flags = d.get()->flags;
+    d.action = d.get()->action;
+    return d;
 }
 
 Result<Rule> parse_rule(std::string_view text, const IsDirFn& is_dir) {

@@ -81,6 +81,18 @@ Result<ParsedLine> parse_line(std::string_view line, const IsDirFn& is_dir);
 // Convenience for a single rule in auditctl syntax (baseline arguments): must be a rule.
 Result<Rule> parse_rule(std::string_view text, const IsDirFn& is_dir);
 
+// One rule as auditctl sends it: the struct audit_rule_data with its string buffer, for audit_add_rule_data and
+// audit_delete_rule_data (which take the list flags and action separately).
+struct RuleData {
+    std::vector<char> bytes;  // sizeof(audit_rule_data) + buflen; operator new's alignment suits the struct
+    std::uint32_t flags = 0;  // list, with AUDIT_FILTER_PREPEND for -A
+    std::uint32_t action = 0;
+    Rule rule;                // the same rule, normalised
+    audit_rule_data* get();
+};
+// Builds the kernel's form of one rule line in auditctl syntax (-a/-A/-w); errors as parse_line.
+Result<RuleData> build_rule_data(std::string_view text, const IsDirFn& is_dir);
+
 // The rules the kernel ends up with after auditctl -R loads the effective rules file.
 struct RuleSet {
     enum class Mode { augenrules, audit_rules } mode = Mode::augenrules;

@@ -10,17 +10,10 @@ namespace plumb::config {
 
 namespace {
 
-// Lines with their terminators kept, so untouched lines are reproduced exactly.
-std::vector<std::string> lines_with_endings(std::string_view text) {
-    std::vector<std::string> out;
-    size_t pos = 0;
-    while (pos < text.size()) {
-        size_t nl = text.find('\n', pos);
-        size_t end = nl == std::string_view::npos ? text.size() : nl + 1;
-        out.emplace_back(text.substr(pos, end - pos));
-        pos = end;
-    }
-    return out;
+// Owned copies of the lines (terminators kept): the edits below replace some of them.
+std::vector<std::string> owned_lines(std::string_view text) {
+    auto views = lines_with_endings(text);
+    return {views.begin(), views.end()};
 }
 
 std::string_view body(const std::string& line) {
@@ -75,7 +68,7 @@ std::string ini_set(std::string_view text, std::string_view section, std::string
     const Assignment* last = nullptr;
     for (const auto& a : parsed.assignments)
         if (a.section == section && a.key == key) last = &a;
-    auto lines = lines_with_endings(text);
+    auto lines = owned_lines(text);
     if (last) {
         size_t end = last->line - 1, begin = first_line_of(lines, end);
         std::string ending = lines[end].ends_with("\r\n") ? "\r\n" : "\n";
@@ -111,7 +104,7 @@ std::string ini_set(std::string_view text, std::string_view section, std::string
 }
 
 std::string ini_comment_out(std::string_view text, unsigned line, std::string_view note) {
-    auto lines = lines_with_endings(text);
+    auto lines = owned_lines(text);
     if (line == 0 || line > lines.size()) throw std::out_of_range("ini_comment_out: no line " + std::to_string(line));
     size_t end = line - 1, begin = first_line_of(lines, end);
     for (size_t i = begin; i <= end; ++i) {

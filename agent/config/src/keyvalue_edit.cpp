@@ -1,23 +1,12 @@
 #include "plumb/config/keyvalue_edit.hpp"
 
+#include "plumb/config/text.hpp"
+
 #include <stdexcept>
 #include <vector>
 
 namespace plumb::config {
 namespace {
-
-// Lines with their terminators kept, so untouched lines are reproduced exactly.
-std::vector<std::string_view> lines_with_endings(std::string_view text) {
-    std::vector<std::string_view> out;
-    std::size_t pos = 0;
-    while (pos < text.size()) {
-        std::size_t nl = text.find('\n', pos);
-        std::size_t end = nl == std::string_view::npos ? text.size() : nl + 1;
-        out.push_back(text.substr(pos, end - pos));
-        pos = end;
-    }
-    return out;
-}
 
 void check_value(std::string_view value) {
     if (value.find_first_of("\r\n") != std::string_view::npos)

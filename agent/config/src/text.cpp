@@ -12,6 +12,18 @@ std::string_view trim(std::string_view s) {
     return s.substr(b, s.find_last_not_of(blank) - b + 1);
 }
 
+std::vector<std::string_view> lines_with_endings(std::string_view text) {
+    std::vector<std::string_view> out;
+    std::size_t pos = 0;
+    while (pos < text.size()) {
+        std::size_t nl = text.find('\n', pos);
+        std::size_t end = nl == std::string_view::npos ? text.size() : nl + 1;
+        out.push_back(text.substr(pos, end - pos));
+        pos = end;
+    }
+    return out;
+}
+
 std::vector<std::string> split_lines(std::string_view text) {
     std::vector<std::string> lines;
     std::size_t start = 0;

@@ -1,17 +1,13 @@
 // Live tests against this machine's kernel audit rules: rules are loaded with auditctl -R (test only), read back
-// through plumb's libaudit reader and compared with `auditctl -l` and with the rules files. The previous rule set is
-// saved first and restored by an RAII guard, even when an assertion fails. Skipped (with the reason) when not root,
-// when auditctl is missing, when the kernel does not answer the audit netlink socket, or when its rules are locked.
-#include <libaudit.h>
-#include <unistd.h>
-
+// through plumb's libaudit reader and compared with `auditctl -l` and with the rules files. The guard and the skip
+// conditions are in live_support.hpp.
 #include <gtest/gtest.h>
 
-#include <memory>
 #include <string>
 #include <vector>
 
 #include "kernel.hpp"
+#include "live_support.hpp"
 #include "plumb_test.hpp"
 #include "rules.hpp"
 
@@ -22,71 +18,9 @@ using plumb::test::ModuleHarness;
 using plumb::test::run_process;
 using plumb::test::TempRoot;
 using namespace plumb::auditd;
+using namespace plumb::auditd::test;
 
 namespace {
-
-const char* const kAuditctl = "/usr/sbin/auditctl";
-
-// The kernel's rules as raw netlink payloads, to put them back exactly.
-std::vector<std::vector<char>> raw_rules(int fd) {
-    std::vector<std::vector<char>> out;
-    if (audit_request_rules_list_data(fd) <= 0) return out;
-    auto rep = std::make_unique<audit_reply>();
-    for (;;) {
-        if (audit_get_reply(fd, rep.get(), GET_REPLY_BLOCKING, 0) <= 0) break;
-        if (rep->type == NLMSG_DONE) break;
-        if (rep->type == NLMSG_ERROR && rep->error && rep->error->error != 0) break;
-        if (rep->type == AUDIT_LIST_RULES && rep->ruledata)
-            out.emplace_back(reinterpret_cast<const char*>(rep->ruledata), reinterpret_cast<const char*>(rep->ruledata) + rep->len);
-    }
-    return out;
-}
-
-void delete_all(int fd) {
-    for (auto& raw : raw_rules(fd)) {
-        auto* r = reinterpret_cast<audit_rule_data*>(raw.data());
-        audit_delete_rule_data(fd, r, r->flags, r->action);
-    }
-}
-
-// Saves the kernel's rules and restores them (in order) when it goes out of scope.
-class KernelRulesGuard {
-public:
-    KernelRulesGuard() : fd_(audit_open()) {
-        if (fd_ >= 0) saved_ = raw_rules(fd_);
-    }
-    ~KernelRulesGuard() {
-        if (fd_ < 0) return;
-        delete_all(fd_);
-        for (auto& raw : saved_) {
-            auto* r = reinterpret_cast<audit_rule_data*>(raw.data());
-            audit_add_rule_data(fd_, r, r->flags, r->action);
-        }
-        audit_close(fd_);
-    }
-    KernelRulesGuard(const KernelRulesGuard&) = delete;
-    KernelRulesGuard& operator=(const KernelRulesGuard&) = delete;
-    int fd() const { return fd_; }
-    std::size_t saved_count() const { return saved_.size(); }
-
-private:
-    int fd_;
-    std::vector<std::vector<char>> saved_;
-};
-
-// Why live tests cannot run here, or "" when they can.
-std::string live_unavailable() {
-    if (::geteuid() != 0) return "not root: the audit netlink socket needs CAP_AUDIT_CONTROL";
-    if (::access(kAuditctl, X_OK) != 0) return "auditctl is not installed (package auditd)";
-    auto sock = AuditSocket::open();
-    if (!sock) return "kernel audit interface unavailable: " + sock.error().message;
-    auto st = sock->status();
-    if (!st) return "the kernel does not answer AUDIT_GET: " + st.error().message;
-    if (st->enabled == 2) return "the kernel's audit rules are locked (-e 2) until reboot";
-    auto rules = sock->list_rules();
-    if (!rules) return "the kernel does not answer AUDIT_LIST_RULES: " + rules.error().message;
-    return "";
-}
 
 const char* const kRules =
     "-a always,exit -F arch=b64 -S chmod,fchmod -F auid>=1000 -F auid!=unset -k plumb_perm\n"

@@ -14,6 +14,10 @@ namespace plumb::config {
 std::string_view trim(std::string_view s);
 // The lines of `text` without their '\n'; a trailing newline adds no empty line.
 std::vector<std::string> split_lines(std::string_view text);
+
+// Lines with their "\n" (or "\r\n") terminators kept, for edits that must reproduce untouched lines byte for byte.
+// The views point into `text`.
+std::vector<std::string_view> lines_with_endings(std::string_view text);
 // The items separated by `sep` (an empty item adds no separator before the next one).
 std::string join(const std::vector<std::string>& items, std::string_view sep);
 // A whole decimal integer with an optional sign ('+' or '-'), white space around it allowed.
