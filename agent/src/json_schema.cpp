@@ -8,7 +8,9 @@
 #include <cmath>
 #include <map>
 #include <optional>
+#include <mutex>
 #include <regex>
+#include <unordered_map>
 #include <set>
 
 #include "json_text.hpp"
@@ -31,8 +33,21 @@ struct Node;
 
 struct Pattern {
     std::string source;
-    std::regex re;
+    std::shared_ptr<const std::regex> re;  // shared by every schema using the same source (see compiled_regex)
 };
+
+// Compiling a std::regex is costly (each bracket expression builds a 256-entry cache) and the same patterns recur
+// across module argument schemas and baselines: each source is compiled once per process.
+std::shared_ptr<const std::regex> compiled_regex(const std::string& source) {
+    static std::mutex lock;
+    static std::unordered_map<std::string, std::shared_ptr<const std::regex>> cache;
+    std::lock_guard guard(lock);
+    auto it = cache.find(source);
+    if (it != cache.end()) return it->second;
+    auto re = std::make_shared<const std::regex>(source, std::regex::ECMAScript);  // throws regex_error
+    cache.emplace(source, re);
+    return re;
+}
 
 struct PatternProperty {
     Pattern pattern;
@@ -253,7 +268,7 @@ private:
         if (!v.is_string()) return fail(loc, "expected a regular expression string"), false;
         try {
             out.source = v.get<std::string>();
-            out.re = std::regex(out.source, std::regex::ECMAScript);
+            out.re = schema_detail::compiled_regex(out.source);
         } catch (const std::regex_error& e) {
             return fail(loc, "invalid regular expression " + quote(out.source) + ": " + e.what()), false;
         }
@@ -552,7 +567,7 @@ private:
 
     static bool search(const Pattern& p, const std::string& s) {
         try {
-            return std::regex_search(s, p.re);
+            return std::regex_search(s, *p.re);
         } catch (const std::regex_error&) {
             return false;  // complexity/stack limits of std::regex: treat as no match rather than throw
         }

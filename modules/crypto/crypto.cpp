@@ -7,6 +7,8 @@
 // generated, recorded in state/current: a configuration that state/current does not match is not in force.
 // OpenSSL is asked through its API, in a private library context, and only on the running system: loading a
 // provider means running its code, which must never come from an offline image.
+#include <stdexcept>
+
 #include <openssl/conf.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
@@ -28,6 +30,7 @@
 #include "plumb/config/ini_edit.hpp"
 #include "plumb/config/keyvalue.hpp"
 #include "plumb/config/text.hpp"
+#include "plumb/lazy_library.hpp"
 #include "plumb/module.hpp"
 #include "policy.hpp"
 #include "run.hpp"
@@ -88,12 +91,58 @@ struct Configured {
 };
 
 // OpenSSL objects freed on every path.
+// libcrypto is needed only for the live OpenSSL checks: loaded on first use, not at every plumb start-up.
+struct OpenSslApi {
+    PLUMB_LAZY_FN(OSSL_LIB_CTX_free);
+    PLUMB_LAZY_FN(OSSL_LIB_CTX_new);
+    PLUMB_LAZY_FN(OSSL_LIB_CTX_load_config);
+    PLUMB_LAZY_FN(ERR_get_error_all);
+    PLUMB_LAZY_FN(ERR_error_string_n);
+    PLUMB_LAZY_FN(ERR_clear_error);
+    PLUMB_LAZY_FN(OpenSSL_version);
+    PLUMB_LAZY_FN(OSSL_PROVIDER_available);
+    PLUMB_LAZY_FN(OSSL_PROVIDER_load);
+    PLUMB_LAZY_FN(OSSL_PROVIDER_unload);
+    PLUMB_LAZY_FN(OSSL_PROVIDER_get_params);
+    PLUMB_LAZY_FN(OSSL_PARAM_construct_utf8_ptr);
+    PLUMB_LAZY_FN(OSSL_PARAM_construct_end);
+    PLUMB_LAZY_FN(EVP_default_properties_is_fips_enabled);
+    PLUMB_LAZY_FN(CRYPTO_free);
+    PLUMB_LAZY_FN(CONF_get1_default_config_file);
+};
+
+plumb::sdk::LazyLibrary<OpenSslApi> libcrypto("libcrypto.so.3", [](auto& lib, OpenSslApi& a) {
+    return lib.bind(a.OSSL_LIB_CTX_free, "OSSL_LIB_CTX_free") &&
+           lib.bind(a.OSSL_LIB_CTX_new, "OSSL_LIB_CTX_new") &&
+           lib.bind(a.OSSL_LIB_CTX_load_config, "OSSL_LIB_CTX_load_config") &&
+           lib.bind(a.ERR_get_error_all, "ERR_get_error_all") &&
+           lib.bind(a.ERR_error_string_n, "ERR_error_string_n") &&
+           lib.bind(a.ERR_clear_error, "ERR_clear_error") &&
+           lib.bind(a.OpenSSL_version, "OpenSSL_version") &&
+           lib.bind(a.OSSL_PROVIDER_available, "OSSL_PROVIDER_available") &&
+           lib.bind(a.OSSL_PROVIDER_load, "OSSL_PROVIDER_load") &&
+           lib.bind(a.OSSL_PROVIDER_unload, "OSSL_PROVIDER_unload") &&
+           lib.bind(a.OSSL_PROVIDER_get_params, "OSSL_PROVIDER_get_params") &&
+           lib.bind(a.OSSL_PARAM_construct_utf8_ptr, "OSSL_PARAM_construct_utf8_ptr") &&
+           lib.bind(a.OSSL_PARAM_construct_end, "OSSL_PARAM_construct_end") &&
+           lib.bind(a.EVP_default_properties_is_fips_enabled, "EVP_default_properties_is_fips_enabled") &&
+           lib.bind(a.CRYPTO_free, "CRYPTO_free") &&
+           lib.bind(a.CONF_get1_default_config_file, "CONF_get1_default_config_file");
+});
+
+// The loaded API; the SDK turns the exception into an error result naming the library.
+const OpenSslApi& ssl() {
+    auto api = libcrypto.get();
+    if (!api) throw std::runtime_error(api.error().message);
+    return **api;
+}
+
 struct LibCtxFree {
-    void operator()(OSSL_LIB_CTX* c) const { OSSL_LIB_CTX_free(c); }
+    void operator()(OSSL_LIB_CTX* c) const { ssl().OSSL_LIB_CTX_free(c); }
 };
 using LibCtx = std::unique_ptr<OSSL_LIB_CTX, LibCtxFree>;
 struct OsslStringFree {
-    void operator()(char* p) const { OPENSSL_free(p); }
+    void operator()(char* p) const { ssl().CRYPTO_free(p, __FILE__, __LINE__); }
 };
 
 // Everything on this thread's OpenSSL error queue, oldest first, and the queue emptied.
@@ -102,8 +151,8 @@ std::string openssl_errors() {
     char buf[256];
     const char* data = nullptr;
     int flags = 0;
-    while (unsigned long e = ERR_get_error_all(nullptr, nullptr, nullptr, &data, &flags)) {
-        ERR_error_string_n(e, buf, sizeof buf);
+    while (unsigned long e = ssl().ERR_get_error_all(nullptr, nullptr, nullptr, &data, &flags)) {
+        ssl().ERR_error_string_n(e, buf, sizeof buf);
         out += (out.empty() ? "" : "; ") + std::string(buf);
         // The detail OpenSSL attached (file and line of a config error, the module path that failed to load).
         if ((flags & ERR_TXT_STRING) && data && *data) out += " (" + std::string(data) + ")";
@@ -113,7 +162,7 @@ std::string openssl_errors() {
 
 // Where this libcrypto loads providers from: OpenSSL_version gives 'MODULESDIR: "/usr/lib64/ossl-modules"'.
 std::string modules_dir() {
-    std::string v = OpenSSL_version(OPENSSL_MODULES_DIR);
+    std::string v = ssl().OpenSSL_version(OPENSSL_MODULES_DIR);
     auto a = v.find('"'), b = v.rfind('"');
     return a != std::string::npos && b > a ? v.substr(a + 1, b - a - 1) : v;
 }
@@ -662,16 +711,16 @@ plumb_status Crypto::remediate_fips_kernel(const json& args, Planner& p, Reporte
 // A private library context loaded from the system configuration: nothing leaks into (or from) other users of
 // OpenSSL in this process. config_path is set to the file used; load_error to why it failed to load, if it did.
 plumb::Result<LibCtx> Crypto::openssl_context(const json& args, std::string& config_path, std::string& load_error) {
-    LibCtx ctx(OSSL_LIB_CTX_new());
+    LibCtx ctx(ssl().OSSL_LIB_CTX_new());
     if (!ctx) return plumb::fail(ENOMEM, "OSSL_LIB_CTX_new failed: " + openssl_errors());
     if (args.contains("config")) {
         config_path = args["config"];
     } else {
-        std::unique_ptr<char, OsslStringFree> def(CONF_get1_default_config_file());
+        std::unique_ptr<char, OsslStringFree> def(ssl().CONF_get1_default_config_file());
         if (def) config_path = def.get();
     }
-    ERR_clear_error();
-    if (!config_path.empty() && OSSL_LIB_CTX_load_config(ctx.get(), config_path.c_str()) != 1)
+    ssl().ERR_clear_error();
+    if (!config_path.empty() && ssl().OSSL_LIB_CTX_load_config(ctx.get(), config_path.c_str()) != 1)
         load_error = openssl_errors();
     return ctx;
 }
@@ -705,25 +754,25 @@ plumb_status Crypto::openssl_fips_provider(const json& args, Reporter& r) {
     auto ctx = openssl_context(args, config_path, load_error);
     if (!ctx) return r.error("openssl_error", ctx.error().message);
     if (!load_error.empty()) r.reason("config_not_loaded", "OpenSSL could not load " + config_path + ": " + load_error);
-    if (OSSL_PROVIDER_available(ctx->get(), "fips") == 1)
+    if (ssl().OSSL_PROVIDER_available(ctx->get(), "fips") == 1)
         return r.pass("fips_provider_active", "the OpenSSL FIPS provider is active per " + config_path);
-    ERR_clear_error();
-    OSSL_PROVIDER* prov = OSSL_PROVIDER_load(ctx->get(), "fips");
+    ssl().ERR_clear_error();
+    OSSL_PROVIDER* prov = ssl().OSSL_PROVIDER_load(ctx->get(), "fips");
     if (!prov) {
         const std::string so = modules_dir() + "/fips.so";
         auto st = host().stat(so);
         return r.fail("fips_provider_unavailable",
-                      std::string("OpenSSL ") + OpenSSL_version(OPENSSL_VERSION_STRING) + " cannot load the FIPS provider: " + so +
+                      std::string("OpenSSL ") + ssl().OpenSSL_version(OPENSSL_VERSION_STRING) + " cannot load the FIPS provider: " + so +
                           (st ? " exists but does not load" : " does not exist (no FIPS provider is installed)") + "; OpenSSL says: " +
                           openssl_errors());
     }
     const char* name = nullptr;
     const char* version = nullptr;
-    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_ptr("name", const_cast<char**>(&name), 0),
-                           OSSL_PARAM_construct_utf8_ptr("version", const_cast<char**>(&version), 0), OSSL_PARAM_construct_end()};
+    OSSL_PARAM params[] = {ssl().OSSL_PARAM_construct_utf8_ptr("name", const_cast<char**>(&name), 0),
+                           ssl().OSSL_PARAM_construct_utf8_ptr("version", const_cast<char**>(&version), 0), ssl().OSSL_PARAM_construct_end()};
     std::string what = "fips";
-    if (OSSL_PROVIDER_get_params(prov, params) == 1 && name) what = std::string(name) + (version ? " " + std::string(version) : "");
-    OSSL_PROVIDER_unload(prov);
+    if (ssl().OSSL_PROVIDER_get_params(prov, params) == 1 && name) what = std::string(name) + (version ? " " + std::string(version) : "");
+    ssl().OSSL_PROVIDER_unload(prov);
     return r.pass("fips_provider_loadable", "the OpenSSL FIPS provider (" + what + ") loads and passes its self test, but " +
                                                 config_path + " does not activate it");
 }
@@ -736,7 +785,7 @@ plumb_status Crypto::openssl_fips_properties(const json& args, Reporter& r) {
     if (!ctx) return r.error("openssl_error", ctx.error().message);
     if (!load_error.empty())
         return r.fail("config_not_loaded", "OpenSSL could not load " + config_path + " (applications fail the same way): " + load_error);
-    if (EVP_default_properties_is_fips_enabled(ctx->get()) == 1)
+    if (ssl().EVP_default_properties_is_fips_enabled(ctx->get()) == 1)
         return r.pass("fips_properties", "the default properties loaded from " + config_path + " require fips=yes");
     return r.fail("fips_not_required", "the default properties loaded from " + config_path +
                                            " do not require fips=yes (expected default_properties = fips=yes in the algorithm section)");

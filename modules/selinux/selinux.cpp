@@ -14,9 +14,12 @@
 
 #include <selinux/selinux.h>
 
+#include <stdexcept>
+
 #include <nlohmann/json.hpp>
 
 #include "plumb/config/text.hpp"
+#include "plumb/lazy_library.hpp"
 #include "plumb/module.hpp"
 #include "selinux_config.hpp"
 
@@ -32,8 +35,34 @@ constexpr const char* kNewConfigHeader =
     "# Written by plumb (plumb fix): SELinux settings required by the compliance baseline.\n"
     "# SELINUX= is read at boot; SELINUXTYPE= names the policy under /etc/selinux.\n";
 
+// libselinux is needed only on a running system with SELinux: loaded on first use, not at every plumb start-up.
+struct SelinuxApi {
+    PLUMB_LAZY_FN(is_selinux_enabled);
+    PLUMB_LAZY_FN(security_getenforce);
+    PLUMB_LAZY_FN(security_setenforce);
+    PLUMB_LAZY_FN(selinux_getpolicytype);
+    PLUMB_LAZY_FN(getpidcon);
+    PLUMB_LAZY_FN(freecon);
+};
+
+plumb::sdk::LazyLibrary<SelinuxApi> libselinux("libselinux.so.1", [](auto& lib, SelinuxApi& a) {
+    return lib.bind(a.is_selinux_enabled, "is_selinux_enabled") &&
+           lib.bind(a.security_getenforce, "security_getenforce") &&
+           lib.bind(a.security_setenforce, "security_setenforce") &&
+           lib.bind(a.selinux_getpolicytype, "selinux_getpolicytype") &&
+           lib.bind(a.getpidcon, "getpidcon") &&
+           lib.bind(a.freecon, "freecon");
+});
+
+// The loaded API; the SDK turns the exception into an error result naming the library.
+const SelinuxApi& sel() {
+    auto api = libselinux.get();
+    if (!api) throw std::runtime_error(api.error().message);
+    return **api;
+}
+
 struct FreeCon {
-    void operator()(char* p) const { ::freecon(p); }
+    void operator()(char* p) const { sel().freecon(p); }
 };
 using Con = std::unique_ptr<char, FreeCon>;
 
@@ -229,7 +258,7 @@ plumb_status Selinux::remediate_policy_type(const json& args, plumb::sdk::Planne
 // --- the running system ----------------------------------------------------------------------------------------
 
 std::optional<std::pair<std::string, std::string>> Selinux::not_running() {
-    if (::is_selinux_enabled() == 1) return std::nullopt;
+    if (sel().is_selinux_enabled() == 1) return std::nullopt;
     // Tell a kernel built without SELinux from one booted with it off.
     bool in_kernel = false;
     if (auto fs = host().read("/proc/filesystems"))
@@ -249,7 +278,7 @@ std::optional<std::pair<std::string, std::string>> Selinux::not_running() {
 plumb_status Selinux::live_mode(const json& args, plumb::sdk::Reporter& r) {
     if (auto na = not_running()) return r.not_applicable(na->first, na->second);
     const std::string want = args.at("equals");
-    int enforce = ::security_getenforce();
+    int enforce = sel().security_getenforce();
     if (enforce < 0) return r.error("getenforce_failed", std::string("security_getenforce: ") + std::strerror(errno));
     const std::string actual = enforce == 1 ? "enforcing" : "permissive";
     if (actual == want) return r.pass("live_ok", "the running kernel enforces SELinux mode " + actual);
@@ -262,7 +291,7 @@ plumb_status Selinux::remediate_live_mode(const json& args, plumb::sdk::Planner&
     if (!host().is_live()) return r.not_applicable("live_only", "the running mode exists only on a live system");
     if (auto na = not_running()) return r.not_applicable(na->first, na->second);
     const std::string want = args.at("equals");
-    int enforce = ::security_getenforce();
+    int enforce = sel().security_getenforce();
     if (enforce < 0) return r.error("getenforce_failed", std::string("security_getenforce: ") + std::strerror(errno));
     if ((enforce == 1) == (want == "enforcing")) return r.pass("nothing_to_do", "the running mode is already " + want);
     if (want != "enforcing")
@@ -278,7 +307,7 @@ plumb_status Selinux::remediate_live_mode(const json& args, plumb::sdk::Planner&
 int Selinux::apply_live(const std::string& name, const json& payload, plumb::sdk::Reporter& r) {
     if (name != "setenforce") return Instance::apply_live(name, payload, r);
     const int value = payload.at("enforce").get<int>();
-    if (::security_setenforce(value) < 0) {
+    if (sel().security_setenforce(value) < 0) {
         int e = errno;
         r.reason("setenforce_failed", "security_setenforce(" + std::to_string(value) + "): " + std::strerror(e));
         return -e;
@@ -290,7 +319,7 @@ plumb_status Selinux::live_policy_type(const json& args, plumb::sdk::Reporter& r
     if (auto na = not_running()) return r.not_applicable(na->first, na->second);
     const std::string want = args.at("equals");
     char* raw = nullptr;
-    if (::selinux_getpolicytype(&raw) < 0) return r.error("getpolicytype_failed", "selinux_getpolicytype failed");
+    if (sel().selinux_getpolicytype(&raw) < 0) return r.error("getpolicytype_failed", "selinux_getpolicytype failed");
     std::unique_ptr<char, decltype(&std::free)> type(raw, &std::free);
     if (want == type.get()) return r.pass("live_ok", std::string("libselinux reports policy type ") + type.get());
     return r.fail("live_mismatch", std::string("libselinux reports policy type ") + type.get() + "; expected " + want);
@@ -306,7 +335,7 @@ plumb_status Selinux::unconfined_daemons(const json& args, plumb::sdk::Reporter&
     for (const auto& name : *pids) {
         if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
         char* raw = nullptr;
-        if (::getpidcon(std::stoi(name), &raw) < 0) continue;  // the process exited meanwhile
+        if (sel().getpidcon(std::stoi(name), &raw) < 0) continue;  // the process exited meanwhile
         Con con(raw);
         ++checked;
         const std::string type = se::context_type(con.get());
