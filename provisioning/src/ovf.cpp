@@ -11,68 +11,26 @@
 #include <libxml/tree.h>
 
 #include "base64.hpp"
+#include "xml.hpp"
 #include "plumb/safe_root.hpp"
 
 namespace plumb::provision {
+
+using xml::child;
+using xml::find_descendant;
+using xml::named;
+using xml::text_of;
 
 namespace {
 
 constexpr std::size_t kMaxOvfSize = 1u << 20;
 
-struct DocDeleter {
-    void operator()(xmlDoc* d) const { xmlFreeDoc(d); }
-};
-struct CtxtDeleter {
-    void operator()(xmlParserCtxt* c) const { xmlFreeParserCtxt(c); }
-};
-
-bool named(const xmlNode* n, const char* local) {
-    return n && n->type == XML_ELEMENT_NODE && std::strcmp(reinterpret_cast<const char*>(n->name), local) == 0;
-}
-
-const xmlNode* find_descendant(const xmlNode* n, const char* local) {
-    for (const xmlNode* c = n ? n->children : nullptr; c; c = c->next) {
-        if (named(c, local)) return c;
-        if (const xmlNode* d = find_descendant(c, local)) return d;
-    }
-    return nullptr;
-}
-
-const xmlNode* child(const xmlNode* n, const char* local) {
-    for (const xmlNode* c = n ? n->children : nullptr; c; c = c->next)
-        if (named(c, local)) return c;
-    return nullptr;
-}
-
-std::string text_of(const xmlNode* n) {
-    if (!n) return {};
-    xmlChar* t = xmlNodeGetContent(n);
-    std::string s = t ? reinterpret_cast<const char*>(t) : "";
-    xmlFree(t);
-    // Element text in ovf-env.xml is often indented; values never start or end with blanks.
-    size_t b = s.find_first_not_of(" \t\r\n"), e = s.find_last_not_of(" \t\r\n");
-    return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
-}
-
 }  // namespace
 
 Result<Metadata> parse_ovf(std::string_view xml) {
-    if (xml.size() > kMaxOvfSize) return fail(EFBIG, "ovf-env.xml is larger than 1 MiB");
-    std::unique_ptr<xmlParserCtxt, CtxtDeleter> ctxt(xmlNewParserCtxt());
-    if (!ctxt) return fail(ENOMEM, "libxml2: cannot create a parser");
-    // NONET: never fetch anything. No NOENT (entities are not substituted), no DTDLOAD/DTDVALID/DTDATTR.
-    const int options = XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING;
-    std::unique_ptr<xmlDoc, DocDeleter> doc(
-        xmlCtxtReadMemory(ctxt.get(), xml.data(), static_cast<int>(xml.size()), "ovf-env.xml", nullptr, options));
-    if (!doc) {
-        const xmlError* e = xmlCtxtGetLastError(ctxt.get());
-        std::string why = e && e->message ? e->message : "malformed XML";
-        while (!why.empty() && why.back() == '\n') why.pop_back();
-        return fail_invalid("ovf-env.xml is not well-formed XML: line " + std::to_string(e ? e->line : 0) + ": " + why);
-    }
-    if (doc->intSubset || doc->extSubset)
-        return fail_invalid("ovf-env.xml has a document type declaration; DTDs and entities are refused");
-    const xmlNode* root = xmlDocGetRootElement(doc.get());
+    auto doc = xml::parse(xml, "ovf-env.xml");
+    if (!doc) return std::unexpected(doc.error());
+    const xmlNode* root = xmlDocGetRootElement(doc->get());
     const xmlNode* set = named(root, "LinuxProvisioningConfigurationSet") ? root : find_descendant(root, "LinuxProvisioningConfigurationSet");
     if (!set) return fail_invalid("ovf-env.xml has no LinuxProvisioningConfigurationSet");
 

@@ -8,31 +8,16 @@
 #include <nlohmann/json.hpp>
 
 #include "http.hpp"
+#include "xml.hpp"
 #include "log.hpp"
 #include "retry.hpp"
 
 namespace plumb::provision {
 
+using xml::child;
+using xml::text_of;
+
 namespace {
-
-struct DocDeleter {
-    void operator()(xmlDoc* d) const { xmlFreeDoc(d); }
-};
-
-const xmlNode* child(const xmlNode* n, const char* name) {
-    for (const xmlNode* c = n ? n->children : nullptr; c; c = c->next)
-        if (c->type == XML_ELEMENT_NODE && std::strcmp(reinterpret_cast<const char*>(c->name), name) == 0) return c;
-    return nullptr;
-}
-
-std::string text_of(const xmlNode* n) {
-    if (!n) return {};
-    xmlChar* t = xmlNodeGetContent(n);
-    std::string s = t ? reinterpret_cast<const char*>(t) : "";
-    xmlFree(t);
-    size_t b = s.find_first_not_of(" \t\r\n"), e = s.find_last_not_of(" \t\r\n");
-    return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
-}
 
 // Descriptions quote untrusted metadata: keep them short and plain ASCII so both JSON and XML carry them intact.
 std::string cut(std::string s) {
@@ -47,13 +32,10 @@ const std::vector<std::string> kWireHeaders = {"x-ms-agent-name: plumb-provision
 }  // namespace
 
 Result<GoalState> parse_goal_state(std::string_view xml) {
-    if (xml.size() > (1u << 20)) return fail(EFBIG, "goal state larger than 1 MiB");
-    std::unique_ptr<xmlDoc, DocDeleter> doc(xmlReadMemory(xml.data(), static_cast<int>(xml.size()), "goalstate.xml", nullptr,
-                                                          XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING));
-    if (!doc) return fail(EBADMSG, "goal state is not well-formed XML");
-    if (doc->intSubset || doc->extSubset) return fail_invalid("goal state has a document type declaration; refused");
-    const xmlNode* root = xmlDocGetRootElement(doc.get());
-    if (!root || std::strcmp(reinterpret_cast<const char*>(root->name), "GoalState") != 0)
+    auto doc = xml::parse(xml, "goal state");
+    if (!doc) return fail(doc.error().code == EINVAL ? EBADMSG : doc.error().code, doc.error().message);
+    const xmlNode* root = xmlDocGetRootElement(doc->get());
+    if (!xml::named(root, "GoalState"))
         return fail(EBADMSG, "goal state XML has no GoalState root element");
     GoalState g;
     g.incarnation = text_of(child(root, "Incarnation"));
@@ -80,7 +62,7 @@ std::string health_json(const HealthReport& r) {
 
 std::string health_xml(const GoalState& g, const HealthReport& r) {
     // Built with libxml2's tree API so that every value is escaped by the library, never by string pasting.
-    std::unique_ptr<xmlDoc, DocDeleter> doc(xmlNewDoc(BAD_CAST "1.0"));
+    xml::Doc doc(xmlNewDoc(BAD_CAST "1.0"));
     xmlNode* health = xmlNewNode(nullptr, BAD_CAST "Health");
     xmlDocSetRootElement(doc.get(), health);
     xmlNewNs(health, BAD_CAST "http://www.w3.org/2001/XMLSchema-instance", BAD_CAST "xsi");
