@@ -114,7 +114,9 @@ TEST(AuditCis, AuditdRulesReportKeyMismatchAndSource) {
     EXPECT_EQ(results["auditd_data_retention_max_log_file"]["reasons"][0]["phrase"],
               "max_log_file = 4 at /etc/audit/auditd.conf:1; expected at least 6");
     EXPECT_EQ(results["auditd_data_retention_action_mail_acct"]["status"], "pass");  // auditd's default is root
-    EXPECT_EQ(j["summary"]["fail"], 7);  // 5 identity watches, -e, max_log_file
+    EXPECT_EQ(results["auditd_data_disk_full_action"]["status"], "fail");  // auditd's default is suspend
+    EXPECT_EQ(results["auditd_data_disk_error_action"]["status"], "pass");  // auditd's default syslog is allowed
+    EXPECT_EQ(j["summary"]["fail"], 8);  // 5 identity watches, -e, max_log_file, disk_full_action
 }
 
 TEST(AuditCis, EmptyImageReportsSystemdDefaults) {

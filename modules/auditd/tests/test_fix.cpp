@@ -124,7 +124,7 @@ TEST(AuditdFix, EveryCisAuditdRuleIsFixedAuditedAndRolledBackExactly) {
     // auditd.conf: the lines concerned changed in place, the missing one appended, the rest byte for byte.
     EXPECT_EQ(r.read("/etc/audit/auditd.conf"),
               "log_file = /var/log/audit/audit.log\nmax_log_file = 6\nmax_log_file_action = keep_logs\n"
-              "space_left_action = email\naction_mail_acct = root\ndisk_full_action = SUSPEND\nadmin_space_left_action = halt\n");
+              "space_left_action = email\naction_mail_acct = root\ndisk_full_action = halt\nadmin_space_left_action = halt\n");
     // The site's rules file is untouched (its -w /etc/group with key "identity" stays beside plumb's keyed rule).
     std::ifstream site(plumb::test::source_dir() + "/tests/fixtures/auditd/noncompliant/etc/audit/rules.d/50-cis.rules");
     EXPECT_EQ(r.read("/etc/audit/rules.d/50-cis.rules"), std::string(std::istreambuf_iterator<char>(site), {}));
