@@ -13,6 +13,7 @@
 #include "plumb_test.hpp"
 
 using plumb::test::run_plumb;
+using plumb::test::statuses;
 using plumb::test::TempRoot;
 
 namespace {
@@ -45,11 +46,7 @@ void noncompliant_image(const TempRoot& r) {
 nlohmann::json run_json(std::vector<std::string> args, int expected_exit) {
     args.push_back("--format");
     args.push_back("json");
-    auto res = run_plumb(args);
-    EXPECT_EQ(res.exit_code, expected_exit) << res.out << res.err;
-    auto j = nlohmann::json::parse(res.out, nullptr, false);
-    EXPECT_FALSE(j.is_discarded()) << res.out << res.err;
-    return j;
+    return plumb::test::run_plumb_json(args, expected_exit);
 }
 
 void expect_report_schema(const nlohmann::json& report) {
@@ -60,11 +57,6 @@ void expect_report_schema(const nlohmann::json& report) {
     EXPECT_TRUE(violations.empty()) << violations[0].pointer << ": " << violations[0].message;
 }
 
-std::map<std::string, std::string> statuses(const nlohmann::json& report) {
-    std::map<std::string, std::string> m;
-    for (const auto& r : report["results"]) m[r["id"]] = r["status"];
-    return m;
-}
 
 // The effective [Journal] values according to systemd itself.
 std::map<std::string, std::string> systemd_merge(const TempRoot& r) {

@@ -228,6 +228,30 @@ std::map<std::string, std::string> snapshot_tree(const std::string& root, const 
     return out;
 }
 
+bool has_reason(const Outcome& o, const std::string& code, std::initializer_list<std::string> parts) {
+    for (const auto& r : o.reasons) {
+        if (r.code != code) continue;
+        bool all = true;
+        for (const auto& p : parts) all = all && r.phrase.find(p) != std::string::npos;
+        if (all) return true;
+    }
+    return false;
+}
+
+nlohmann::json run_plumb_json(const std::vector<std::string>& args, int expected_exit) {
+    auto res = run_plumb(args);
+    EXPECT_EQ(res.exit_code, expected_exit) << res.out << res.err;
+    auto j = nlohmann::json::parse(res.out, nullptr, false);
+    EXPECT_FALSE(j.is_discarded()) << res.out << res.err;
+    return j;
+}
+
+std::map<std::string, std::string> statuses(const nlohmann::json& report) {
+    std::map<std::string, std::string> m;
+    for (const auto& r : report["results"]) m[r["id"]] = r["status"];
+    return m;
+}
+
 std::string describe(const Outcome& outcome) {
     std::string s(to_string(outcome.status));
     for (const auto& r : outcome.reasons) s += "\n  [" + r.code + "] " + r.phrase;

@@ -2,6 +2,7 @@
 // built plumb binary.
 #pragma once
 
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <string>
@@ -76,5 +77,22 @@ std::map<std::string, std::string> snapshot_tree(const std::string& root, const 
 
 // Phrases a reason list for assertion messages.
 std::string describe(const Outcome& outcome);
+
+// True when the outcome has a reason with `code` whose phrase contains every one of `parts`.
+bool has_reason(const Outcome& o, const std::string& code, std::initializer_list<std::string> parts = {});
+
+#define EXPECT_OUTCOME(outcome, want_status, code, ...)                                                  \
+    do {                                                                                                 \
+        const ::plumb::Outcome& o_ = (outcome);                                                          \
+        EXPECT_EQ(o_.status, (want_status)) << ::plumb::test::describe(o_);                              \
+        EXPECT_TRUE(::plumb::test::has_reason(o_, code, {__VA_ARGS__})) << ::plumb::test::describe(o_); \
+    } while (0)
+
+// Runs the built plumb binary (args must ask for --format json), expects `expected_exit` and returns the parsed
+// report; a failed expectation or output that is not JSON fails the test.
+nlohmann::json run_plumb_json(const std::vector<std::string>& args, int expected_exit);
+
+// rule id -> status word of a JSON report.
+std::map<std::string, std::string> statuses(const nlohmann::json& report);
 
 }  // namespace plumb::test

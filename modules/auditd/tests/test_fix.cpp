@@ -17,6 +17,8 @@ using plumb::Status;
 using plumb::test::describe;
 using plumb::test::ModuleHarness;
 using plumb::test::run_plumb;
+using plumb::test::run_plumb_json;
+using plumb::test::statuses;
 using plumb::test::snapshot_tree;
 using plumb::test::TempRoot;
 
@@ -58,19 +60,7 @@ std::vector<std::string> with_rules(std::vector<std::string> args, const std::ve
     return args;
 }
 
-json run_json(const std::vector<std::string>& args, int expected_exit) {
-    auto res = run_plumb(args);
-    EXPECT_EQ(res.exit_code, expected_exit) << res.out << res.err;
-    auto j = json::parse(res.out, nullptr, false);
-    EXPECT_FALSE(j.is_discarded()) << res.out << res.err;
-    return j;
-}
 
-std::map<std::string, std::string> statuses(const json& report) {
-    std::map<std::string, std::string> m;
-    for (const auto& r : report["results"]) m[r["id"]] = r["status"];
-    return m;
-}
 
 const char* const kRhelUnit =
     "[Unit]\nDescription=Security Auditing Service\n[Service]\nType=forking\nExecStart=/sbin/auditd\n"
@@ -101,12 +91,12 @@ TEST(AuditdFix, EveryCisAuditdRuleIsFixedAuditedAndRolledBackExactly) {
     noncompliant_image(r);
     const auto before = snapshot_tree(r.path());
 
-    auto pre = run_json(with_rules({"audit", "--root", r.path()}, ids), 2);
+    auto pre = run_plumb_json(with_rules({"audit", "--root", r.path()}, ids), 2);
     std::size_t failing = 0;
     for (const auto& [id, status] : statuses(pre)) failing += status == "fail";
     EXPECT_GE(failing, 40u) << pre.dump(2);
 
-    auto fixed = run_json(with_rules({"fix", "--root", r.path()}, ids), 0);
+    auto fixed = run_plumb_json(with_rules({"fix", "--root", r.path()}, ids), 0);
     ASSERT_EQ(statuses(fixed).size(), ids.size());
     for (const auto& [id, status] : statuses(fixed)) EXPECT_TRUE(status == "fixed" || status == "pass") << id << ": " << fixed.dump(2);
     EXPECT_EQ(statuses(fixed)["audit_rules_immutable"], "fixed");
@@ -118,7 +108,7 @@ TEST(AuditdFix, EveryCisAuditdRuleIsFixedAuditedAndRolledBackExactly) {
     EXPECT_EQ(fixed["plan"]["services"][0]["action"], "reload");
     EXPECT_TRUE(fixed["plan"]["live_actions"].empty()) << "offline: nothing is loaded into this machine's kernel";
 
-    auto audit = run_json(with_rules({"audit", "--root", r.path()}, ids), 0);
+    auto audit = run_plumb_json(with_rules({"audit", "--root", r.path()}, ids), 0);
     for (const auto& [id, status] : statuses(audit)) EXPECT_EQ(status, "pass") << id;
 
     // auditd.conf: the lines concerned changed in place, the missing one appended, the rest byte for byte.
@@ -147,7 +137,7 @@ TEST(AuditdFix, EveryCisAuditdRuleIsFixedAuditedAndRolledBackExactly) {
 
     // A second fix plans nothing and changes nothing.
     auto between = snapshot_tree(r.path());
-    auto second = run_json(with_rules({"fix", "--root", r.path()}, ids), 0);
+    auto second = run_plumb_json(with_rules({"fix", "--root", r.path()}, ids), 0);
     EXPECT_TRUE(second["plan"]["files"].empty()) << second["plan"].dump(2);
     EXPECT_TRUE(second["plan"]["services"].empty()) << second["plan"].dump(2);
     EXPECT_TRUE(second["plan"]["notices"].empty()) << second["plan"].dump(2);
@@ -165,7 +155,7 @@ TEST(AuditdFix, WithoutRulesDTheRulesGoIntoAuditRulesBeforeTheFinalEnable) {
     const std::vector<std::string> ids = {"audit_rules_usergroup_modification_passwd", "audit_rules_usergroup_modification_shadow",
                                           "audit_rules_time_adjtimex", "audit_rules_immutable",
                                           "auditd_data_retention_max_log_file", "auditd_data_retention_space_left_action"};
-    auto fixed = run_json(with_rules({"fix", "--root", r.path()}, ids), 0);
+    auto fixed = run_plumb_json(with_rules({"fix", "--root", r.path()}, ids), 0);
     auto st = statuses(fixed);
     EXPECT_EQ(st["audit_rules_usergroup_modification_passwd"], "pass");
     EXPECT_EQ(st["audit_rules_immutable"], "pass");
@@ -191,7 +181,7 @@ TEST(AuditdFix, WithoutRulesDTheRulesGoIntoAuditRulesBeforeTheFinalEnable) {
     ASSERT_EQ(fixed["plan"]["notices"].size(), 1u) << fixed["plan"].dump(2);
     EXPECT_EQ(fixed["plan"]["notices"][0]["kind"], "restart_required");
 
-    auto audit = run_json(with_rules({"audit", "--root", r.path()}, ids), 0);
+    auto audit = run_plumb_json(with_rules({"audit", "--root", r.path()}, ids), 0);
     for (const auto& [id, status] : statuses(audit)) EXPECT_EQ(status, "pass") << id;
     expect_restored(r, before, fixed["transaction"]);
 }
@@ -207,7 +197,7 @@ TEST(AuditdFix, ALaterEnableIsCommentedOutAndDebianUnitGetsNoReload) {
     r.write("/etc/audit/rules.d/zz-site.rules", "# site\n-e 1\n-w /etc/hosts -p wa -k site\n", 0600);
     const auto before = snapshot_tree(r.path());
     const std::vector<std::string> ids = {"audit_rules_immutable", "auditd_data_retention_space_left_action"};
-    auto fixed = run_json(with_rules({"fix", "--root", r.path()}, ids), 0);
+    auto fixed = run_plumb_json(with_rules({"fix", "--root", r.path()}, ids), 0);
     for (const auto& [id, status] : statuses(fixed)) EXPECT_EQ(status, "fixed") << id << fixed.dump(2);
     EXPECT_EQ(r.read("/etc/audit/rules.d/zz-site.rules"),
               "# site\n## disabled by plumb (-e is set in /etc/audit/rules.d/99-finalize.rules): -e 1\n-w /etc/hosts -p wa -k site\n");
@@ -215,7 +205,7 @@ TEST(AuditdFix, ALaterEnableIsCommentedOutAndDebianUnitGetsNoReload) {
     ASSERT_EQ(fixed["plan"]["notices"].size(), 1u) << fixed["plan"].dump(2);
     EXPECT_EQ(fixed["plan"]["notices"][0]["kind"], "restart_required");
     EXPECT_NE(fixed["plan"]["notices"][0]["phrase"].get<std::string>().find("has no ExecReload"), std::string::npos);
-    auto audit = run_json(with_rules({"audit", "--root", r.path()}, ids), 0);
+    auto audit = run_plumb_json(with_rules({"audit", "--root", r.path()}, ids), 0);
     for (const auto& [id, status] : statuses(audit)) EXPECT_EQ(status, "pass") << id;
     expect_restored(r, before, fixed["transaction"]);
 }

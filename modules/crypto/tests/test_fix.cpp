@@ -11,6 +11,7 @@
 #include "plumb_test.hpp"
 
 using plumb::test::run_plumb;
+using plumb::test::statuses;
 using plumb::test::snapshot_tree;
 using plumb::test::TempRoot;
 
@@ -27,18 +28,9 @@ nlohmann::json run_json(std::vector<std::string> args, int expected_exit) {
     }
     args.push_back("--format");
     args.push_back("json");
-    auto res = run_plumb(args);
-    EXPECT_EQ(res.exit_code, expected_exit) << res.out << res.err;
-    auto j = nlohmann::json::parse(res.out, nullptr, false);
-    EXPECT_FALSE(j.is_discarded()) << res.out << res.err;
-    return j;
+    return plumb::test::run_plumb_json(args, expected_exit);
 }
 
-std::map<std::string, std::string> statuses(const nlohmann::json& report) {
-    std::map<std::string, std::string> m;
-    for (const auto& r : report["results"]) m[r["id"]] = r["status"];
-    return m;
-}
 
 bool has_notice(const nlohmann::json& report, const std::string& kind, const std::string& part) {
     for (const auto& n : report["plan"]["notices"])

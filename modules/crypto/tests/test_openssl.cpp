@@ -11,18 +11,10 @@ using plumb::Status;
 using plumb::test::describe;
 using plumb::test::ModuleHarness;
 using plumb::test::TempRoot;
+using plumb::test::has_reason;
 
 namespace {
 
-bool has_reason(const plumb::Outcome& o, const std::string& code, std::initializer_list<std::string> parts = {}) {
-    for (const auto& r : o.reasons) {
-        if (r.code != code) continue;
-        bool all = true;
-        for (const auto& p : parts) all = all && r.phrase.find(p) != std::string::npos;
-        if (all) return true;
-    }
-    return false;
-}
 
 // Whether this host's OpenSSL has a FIPS provider module where it looks for one.
 std::string modules_dir() {

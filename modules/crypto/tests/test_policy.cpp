@@ -9,26 +9,12 @@ using plumb::Status;
 using plumb::test::describe;
 using plumb::test::ModuleHarness;
 using plumb::test::TempRoot;
+using plumb::test::has_reason;
 namespace cp = plumb::crypto;
 
 namespace {
 
-bool has_reason(const plumb::Outcome& o, const std::string& code, std::initializer_list<std::string> parts = {}) {
-    for (const auto& r : o.reasons) {
-        if (r.code != code) continue;
-        bool all = true;
-        for (const auto& p : parts) all = all && r.phrase.find(p) != std::string::npos;
-        if (all) return true;
-    }
-    return false;
-}
 
-#define EXPECT_OUTCOME(outcome, want, code, ...)                                     \
-    do {                                                                             \
-        const plumb::Outcome& o_ = (outcome);                                        \
-        EXPECT_EQ(o_.status, (want)) << describe(o_);                                \
-        EXPECT_TRUE(has_reason(o_, code, {__VA_ARGS__})) << describe(o_);            \
-    } while (0)
 
 const nlohmann::json kCisPolicy = {{"equals", "DEFAULT"}, {"not_one_of", {"LEGACY"}}};
 

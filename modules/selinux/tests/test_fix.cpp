@@ -7,6 +7,8 @@
 #include "plumb_test.hpp"
 
 using plumb::test::run_plumb;
+using plumb::test::run_plumb_json;
+using plumb::test::statuses;
 using plumb::test::TempRoot;
 
 namespace {
@@ -25,19 +27,7 @@ std::vector<std::string> with_rules(std::vector<std::string> args, std::vector<s
     return args;
 }
 
-nlohmann::json run_json(const std::vector<std::string>& args, int expected_exit) {
-    auto res = run_plumb(args);
-    EXPECT_EQ(res.exit_code, expected_exit) << res.out << res.err;
-    auto j = nlohmann::json::parse(res.out, nullptr, false);
-    EXPECT_FALSE(j.is_discarded()) << res.out << res.err;
-    return j;
-}
 
-std::map<std::string, std::string> statuses(const nlohmann::json& report) {
-    std::map<std::string, std::string> m;
-    for (const auto& r : report["results"]) m[r["id"]] = r["status"];
-    return m;
-}
 
 }  // namespace
 
@@ -48,10 +38,10 @@ TEST(SelinuxFix, NonCompliantImageFixedAuditedAndRolledBack) {
 
     auto all = kRules;
     all.push_back(kConfinement);
-    auto audit = run_json(with_rules({"audit", "--root", r.path()}, all), 2);
+    auto audit = run_plumb_json(with_rules({"audit", "--root", r.path()}, all), 2);
     for (const auto& id : all) EXPECT_EQ(statuses(audit)[id], "fail") << id << audit.dump(2);
 
-    auto fixed = run_json(with_rules({"fix", "--root", r.path()}), 0);
+    auto fixed = run_plumb_json(with_rules({"fix", "--root", r.path()}), 0);
     for (const auto& id : kRules) EXPECT_EQ(statuses(fixed)[id], "fixed") << id << fixed.dump(2);
     ASSERT_TRUE(fixed.contains("transaction")) << fixed.dump(2);
     const std::string tx = fixed["transaction"];
@@ -70,7 +60,7 @@ TEST(SelinuxFix, NonCompliantImageFixedAuditedAndRolledBack) {
     EXPECT_NE(r.read("/etc/default/grub").find("GRUB_CMDLINE_LINUX=\"crashkernel=1G-4G:192M resume=/dev/mapper/rhel-swap rhgb quiet\""),
               std::string::npos);
 
-    auto again = run_json(with_rules({"audit", "--root", r.path()}, all), 0);
+    auto again = run_plumb_json(with_rules({"audit", "--root", r.path()}, all), 0);
     for (const auto& id : all) EXPECT_EQ(statuses(again)[id], "pass") << id << again.dump(2);
 
     auto rb = run_plumb({"rollback", tx, "--root", r.path()});
@@ -86,7 +76,7 @@ TEST(SelinuxFix, DryRunChangesNothing) {
     TempRoot r;
     r.copy_from("selinux/noncompliant");
     const auto before = plumb::test::snapshot_tree(r.path());
-    auto plan = run_json(with_rules({"fix", "--dry-run", "--root", r.path()}), 2);
+    auto plan = run_plumb_json(with_rules({"fix", "--dry-run", "--root", r.path()}), 2);
     EXPECT_FALSE(plan["plan"]["files"].empty());
     EXPECT_EQ(plumb::test::snapshot_tree(r.path()), before);
 }
