@@ -26,9 +26,6 @@ plumb::PlannedLiveAction load_action(const std::vector<std::string>& rules) {
 
 bool contains(const std::vector<std::string>& v, const std::string& s) { return std::find(v.begin(), v.end(), s) != v.end(); }
 
-bool has_reason(const plumb::Outcome& o, const std::string& code) {
-    return std::any_of(o.reasons.begin(), o.reasons.end(), [&](const auto& r) { return r.code == code; });
-}
 
 }  // namespace
 
@@ -77,12 +74,12 @@ TEST(AuditdLiveFix, AFailingRuleLeavesNothingLoaded) {
                                                     "-a always,exit -F arch=b64 -S chmod -F dir=/nonexistent-plumb-dir -k plumb_b"}),
                                        false);
     EXPECT_EQ(o.status, Status::error) << describe(o);
-    EXPECT_TRUE(has_reason(o, "add_failed")) << describe(o);
+    EXPECT_TRUE(plumb::test::has_reason(o, "add_failed")) << describe(o);
     EXPECT_TRUE(auditctl_list().empty());
     // A line the parser refuses never reaches the kernel.
     o = live.context().apply_live(load_action({"-a always,exit -S no_such_syscall"}), false);
     EXPECT_EQ(o.status, Status::error) << describe(o);
-    EXPECT_TRUE(has_reason(o, "invalid_rule")) << describe(o);
+    EXPECT_TRUE(plumb::test::has_reason(o, "invalid_rule")) << describe(o);
     EXPECT_TRUE(auditctl_list().empty());
 }
 
