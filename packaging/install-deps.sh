@@ -15,6 +15,11 @@ packages=(
   libcurl4-openssl-dev libxml2-dev passwd
   # auditd: auditctl, the oracle of the live audit-rule tests
   auditd
+  # firewall: nft (the oracle of the netlink and nft-file tests; plumb itself never runs it) and ip (network
+  # namespaces and veth pairs for the live tests)
+  nftables iproute2
+  # firewalld: the firewalld tests run the real daemon (in private network and mount namespaces, on a private bus)
+  firewalld
 )
 
 missing=()
@@ -27,5 +32,10 @@ fi
 echo "install-deps: installing ${missing[*]}" >&2
 if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
 export DEBIAN_FRONTEND=noninteractive
+# firewalld's package enables and starts firewalld.service, which would replace this machine's firewall: the tests
+# only need the daemon's program, so the service is masked first and never runs here.
+if [[ " ${missing[*]} " == *" firewalld "* ]] && [ -d /run/systemd/system ]; then
+  $SUDO systemctl mask firewalld.service >/dev/null
+fi
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -164,11 +164,15 @@ int cmd_fix(const Options& o) {
     auto rule_plans = plan_rules(report.results, ctx, plan);
 
     std::set<std::string> planned_rules;
+    // Failing rules whose remediation found nothing left to plan: another rule's change covers them. They are
+    // verified with the others and reported fixed when they pass; one that still fails does not undo the rest.
+    std::set<std::string> covered_rules;
     for (auto& r : report.results) {
         auto it = rule_plans.find(r.rule->id);
         if (it == rule_plans.end()) continue;
         const RulePlan& rp = it->second;
         if (rp.kind == RulePlan::Kind::planned) planned_rules.insert(r.rule->id);
+        if (rp.kind == RulePlan::Kind::nothing) covered_rules.insert(r.rule->id);
         if (rp.kind == RulePlan::Kind::error) {
             r.status = Status::error;
             r.reasons.insert(r.reasons.end(), rp.reasons.begin(), rp.reasons.end());
@@ -206,7 +210,8 @@ int cmd_fix(const Options& o) {
     auto journal = remediation::Journal::open(root);
     if (!journal) return tool_error(journal.error());
     std::string tx;
-    if (!changes.empty()) {
+    // A transaction also records live actions alone (an nftables batch), so that `plumb rollback` can undo them.
+    if (!changes.empty() || !live_undo.empty()) {
         auto id = journal->prepare(changes, metadata);
         if (!id) return tool_error(id.error());
         tx = *id;
@@ -233,24 +238,27 @@ int cmd_fix(const Options& o) {
         auto again = SafeRoot::open(o.root);
         if (!again) return tool_error(again.error());
         RunContext check(std::move(*again), opened->live, *loaded->registry);
-        Selection planned_selection{planned_rules};
+        std::set<std::string> checked = planned_rules;
+        checked.insert(covered_rules.begin(), covered_rules.end());
+        Selection planned_selection{checked};
         after = gather_facts(loaded->baseline, planned_selection, check);
         verify = evaluate(loaded->baseline, planned_selection, after, {}, today);
     }
     std::string failing;
     for (const auto& v : verify) {
-        if (v.status == Status::pass) continue;
+        if (v.status == Status::pass || !planned_rules.contains(v.rule->id)) continue;
         failing += (failing.empty() ? "" : ", ") + v.rule->id;
         std::string why = v.reasons.empty() ? std::string(to_string(v.status)) : v.reasons.front().phrase;
         problems.push_back("rule " + v.rule->id + " still does not pass after the change: " + why);
     }
 
     if (!problems.empty()) {
-        for (auto it = done_live.rbegin(); it != done_live.rend(); ++it)
-            if (!(*it)->undo.is_null()) ctx.apply_live(**it, true);
+        // Files first, then the live undo: a live action that reloads a service (firewalld) must see the old files.
         std::string rollback_error;
         if (!tx.empty())
             if (auto ok = journal->rollback(tx); !ok) rollback_error = ok.error().message;
+        for (auto it = done_live.rbegin(); it != done_live.rend(); ++it)
+            if (!(*it)->undo.is_null()) ctx.apply_live(**it, true);
         std::vector<std::string> restart_problems;
         if (!plan.services.empty()) run_services(plan, opened->live, restart_problems);  // pick the old settings up again
         for (auto& r : report.results) {
@@ -269,9 +277,10 @@ int cmd_fix(const Options& o) {
     std::map<std::string, const RuleResult*> verified;
     for (const auto& v : verify) verified[v.rule->id] = &v;
     for (auto& r : report.results) {
-        if (!planned_rules.contains(r.rule->id)) continue;
-        r.status = Status::fixed;
-        r.reasons = verified.at(r.rule->id)->reasons;
+        if (!planned_rules.contains(r.rule->id) && !covered_rules.contains(r.rule->id)) continue;
+        const RuleResult* v = verified.at(r.rule->id);
+        if (planned_rules.contains(r.rule->id) || v->status == Status::pass) r.status = Status::fixed;
+        r.reasons = v->reasons;
     }
     return finish(service_status);
 }

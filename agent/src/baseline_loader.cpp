@@ -1,8 +1,10 @@
 // Baselines, tailoring and waivers: parse (comments allowed), enforce the schema in baselines/*.schema.json, then
-// the checks a schema cannot express (duplicate ids, parameter references, procedures and their argument schemas).
-// Every message names the file, the line when known, and the JSON pointer of the offending value.
+// the checks a schema cannot express (duplicate ids, parameter references, procedures and their argument schemas,
+// imports). Every message names the file, the line when known, and the JSON pointer of the offending value.
 #include "plumb/baseline_loader.hpp"
 
+#include <algorithm>
+#include <filesystem>
 #include <map>
 #include <mutex>
 #include <set>
@@ -51,12 +53,30 @@ Result<JsonSchema> document_schema(const std::string& name) {
 
 // ---- messages ----------------------------------------------------------------------------------------------------
 
-// A parsed file together with its name, for messages.
+// Imported rules carry pointers qualified with the file that defines them: "<dir>/cis.json#/rules/3/audit" (a
+// baseline file's own pointers all start with "/rules/", and imported files are always named <name>.json).
+constexpr std::string_view qualified_marker = ".json#/rules/";
+constexpr std::size_t qualified_file_end = std::string_view(".json").size();  // offset of '#' in the marker
+
+std::string qualify(const std::string& file, const std::string& pointer) {
+    return pointer.find(qualified_marker) == std::string::npos ? file + "#" + pointer : pointer;
+}
+
+// A parsed file together with its name, for messages. A qualified pointer names its own file (without a line: that
+// file's text is not at hand).
 struct Source {
     const Document& doc;
     const std::string& name;
     std::unexpected<Error> error(const std::string& pointer, const std::string& message) const {
+        if (auto at = pointer.find(qualified_marker); at != std::string::npos) {
+            const std::size_t hash = at + qualified_file_end;
+            return fail_invalid(pointer.substr(0, hash) + ": at " + pointer.substr(hash + 1) + ": " + message);
+        }
         return fail_invalid(doc.where(name, pointer) + ": " + message);
+    }
+    // The error of another file (an import) reported at `pointer` of this one; keeps its errno.
+    std::unexpected<Error> wrap(const std::string& pointer, const std::string& message, const Error& inner) const {
+        return std::unexpected(Error{inner.code, doc.where(name, pointer) + ": " + message + ": " + inner.message});
     }
 };
 
@@ -272,7 +292,143 @@ Rule build_rule(const json& j, const std::string& ptr) {
     return r;
 }
 
-Result<Baseline> load_baseline_document(const Source& src, const ProcedureCatalog& catalog) {
+// ---- imports --------------------------------------------------------------------------------------------------------
+
+// Shell-style glob over a whole rule id: '*' any run of characters (also none), '?' exactly one.
+bool glob_match(std::string_view pattern, std::string_view text) {
+    std::size_t p = 0, t = 0, star = std::string_view::npos, resume = 0;
+    while (t < text.size()) {
+        if (p < pattern.size() && (pattern[p] == '?' || pattern[p] == text[t])) {
+            ++p;
+            ++t;
+        } else if (p < pattern.size() && pattern[p] == '*') {
+            star = p++;
+            resume = t;
+        } else if (star != std::string_view::npos) {
+            p = star + 1;
+            t = ++resume;
+        } else {
+            return false;
+        }
+    }
+    while (p < pattern.size() && pattern[p] == '*') ++p;
+    return p == pattern.size();
+}
+
+void qualify_pointers(Expr& e, const std::string& file) {
+    e.pointer = qualify(file, e.pointer);
+    for (auto& c : e.children) qualify_pointers(c, file);
+}
+
+// One load of a baseline and everything it imports.
+struct LoadSession {
+    LoadSession(const ProcedureCatalog& catalog, std::string directory) : checker(catalog), directory(std::move(directory)) {}
+
+    ProcedureChecker checker;                  // argument schemas compiled once for all the files
+    std::string directory;                     // where imported baselines are; empty: imports are an error
+    std::map<std::string, Baseline> imported;  // by name: each file read, parsed and checked once per load
+    std::vector<std::string> chain;            // names of the baselines being loaded, outermost first
+    bool outermost_in_directory = false;       // whether chain[0] is <directory>/<chain[0]>.json (can be in a cycle)
+
+    std::string chain_text(const std::string& last) const {
+        std::string s;
+        for (const auto& n : chain) s += n + " -> ";
+        return s + last;
+    }
+};
+
+Result<Baseline> load_baseline_document(const Source& src, LoadSession& session);
+
+// The baseline an import names, loaded (once) from the session's directory; errors are reported at `ptr`.
+Result<const Baseline*> imported_baseline(const Source& src, LoadSession& session, const std::string& ptr,
+                                          const std::string& name) {
+    const std::string cannot = "cannot import baseline " + quote(name);
+    if (session.directory.empty())
+        return src.error(ptr, cannot + ": no directory to look for it in (the baseline text was not loaded from a file)");
+    if (auto it = std::find(session.chain.begin(), session.chain.end(), name);
+        it != session.chain.end() && (it != session.chain.begin() || session.outermost_in_directory))
+        return src.error(ptr, "import cycle: " + session.chain_text(name));
+    if (auto it = session.imported.find(name); it != session.imported.end()) return &it->second;
+    if (session.chain.size() > max_import_depth)
+        return src.error(ptr, cannot + ": imports nest deeper than " + std::to_string(max_import_depth) +
+                                  " levels: " + session.chain_text(name));
+    const std::string path = (std::filesystem::path(session.directory) / (name + ".json")).string();
+    auto text = json_text::read_file(path);
+    if (!text) return src.wrap(ptr, cannot, text.error());
+    auto doc = json_text::parse(*text, path);
+    if (!doc) return src.wrap(ptr, cannot, doc.error());
+    session.chain.push_back(name);
+    auto loaded = load_baseline_document(Source{*doc, path}, session);
+    session.chain.pop_back();
+    if (!loaded) return src.wrap(ptr, cannot, loaded.error());
+    return &session.imported.emplace(name, std::move(*loaded)).first->second;
+}
+
+// Where each rule id of the baseline being built was defined, for duplicate messages: "/rules/0" or
+// "/imports/0/rules/1, imported from baseline \"cis\"".
+using DefinedAt = std::map<std::string, std::string>;
+
+// Appends the rules import `index` selects to `b`.
+Result<void> import_rules(const Source& src, LoadSession& session, std::size_t index, Baseline& b, DefinedAt& defined) {
+    const std::string ptr = "/imports/" + std::to_string(index);
+    const json& imp = src.doc.value["imports"][index];
+    const auto& name = imp["baseline"].get_ref<const std::string&>();
+    auto from = imported_baseline(src, session, ptr + "/baseline", name);
+    if (!from) return std::unexpected(from.error());
+    const std::vector<Rule>& rules = (*from)->rules;
+
+    // For each rule of the imported baseline: the first pattern that selects it, and whether it is excluded.
+    constexpr std::size_t none = static_cast<std::size_t>(-1);
+    std::vector<std::size_t> selected_by(rules.size(), none);
+    const json& patterns = imp["rules"];
+    for (std::size_t p = 0; p < patterns.size(); ++p) {
+        const auto& pattern = patterns[p].get_ref<const std::string&>();
+        bool matched = false;
+        for (std::size_t k = 0; k < rules.size(); ++k) {
+            if (!glob_match(pattern, rules[k].id)) continue;
+            matched = true;
+            if (selected_by[k] == none) selected_by[k] = p;
+        }
+        if (!matched)
+            return src.error(ptr + "/rules/" + std::to_string(p),
+                             "pattern " + quote(pattern) + " matches no rule of baseline " + quote(name));
+    }
+    std::vector<bool> excluded(rules.size(), false);
+    if (imp.contains("exclude")) {
+        const json& exclude = imp["exclude"];
+        for (std::size_t p = 0; p < exclude.size(); ++p) {
+            const auto& pattern = exclude[p].get_ref<const std::string&>();
+            bool matched = false;
+            for (std::size_t k = 0; k < rules.size(); ++k) {
+                if (selected_by[k] == none || !glob_match(pattern, rules[k].id)) continue;
+                matched = true;
+                excluded[k] = true;
+            }
+            if (!matched)
+                return src.error(ptr + "/exclude/" + std::to_string(p),
+                                 "pattern " + quote(pattern) + " excludes nothing: it matches no rule that " + ptr +
+                                     "/rules selects from baseline " + quote(name));
+        }
+    }
+
+    for (std::size_t k = 0; k < rules.size(); ++k) {
+        if (selected_by[k] == none || excluded[k]) continue;
+        const std::string at = ptr + "/rules/" + std::to_string(selected_by[k]);
+        const std::string& id = rules[k].id;
+        if (auto it = defined.find(id); it != defined.end())
+            return src.error(at, "duplicate rule id " + quote(id) + " imported from baseline " + quote(name) +
+                                     " (first defined at " + it->second + ")");
+        defined.emplace(id, at + ", imported from baseline " + quote(name));
+        Rule copy = rules[k];
+        copy.pointer = qualify((*from)->source, copy.pointer);
+        qualify_pointers(copy.audit, (*from)->source);
+        if (copy.remediation) qualify_pointers(*copy.remediation, (*from)->source);
+        b.rules.push_back(std::move(copy));
+    }
+    return {};
+}
+
+Result<Baseline> load_baseline_document(const Source& src, LoadSession& session) {
     if (auto r = enforce_schema(src, "baseline.schema.json"); !r) return std::unexpected(r.error());
     const json& j = src.doc.value;
     Baseline b;
@@ -281,25 +437,28 @@ Result<Baseline> load_baseline_document(const Source& src, const ProcedureCatalo
     b.title = j["title"].get<std::string>();
     b.description = j.value("description", "");
     b.source = src.name;
-    std::map<std::string, std::size_t> seen;
+    DefinedAt defined;
+    if (j.contains("imports"))
+        for (std::size_t i = 0; i < j["imports"].size(); ++i)
+            if (auto r = import_rules(src, session, i, b, defined); !r) return std::unexpected(r.error());
+    const std::size_t own = b.rules.size();  // imported rules were checked when their own file was loaded
     for (std::size_t i = 0; i < j["rules"].size(); ++i) {
         const json& rj = j["rules"][i];
         std::string ptr = "/rules/" + std::to_string(i);
         Rule rule = build_rule(rj, ptr);
-        if (auto [it, fresh] = seen.emplace(rule.id, i); !fresh)
-            return src.error(ptr + "/id", "duplicate rule id " + quote(rule.id) + " (first defined at /rules/" +
-                                              std::to_string(it->second) + ")");
+        if (auto [it, fresh] = defined.emplace(rule.id, ptr); !fresh)
+            return src.error(ptr + "/id", "duplicate rule id " + quote(rule.id) + " (first defined at " + it->second + ")");
         auto params = load_parameters(src, ptr, rj);
         if (!params) return std::unexpected(params.error());
         rule.parameters = std::move(*params);
         b.rules.push_back(std::move(rule));
     }
-    ProcedureChecker checker(catalog);
-    for (const auto& rule : b.rules) {
+    for (std::size_t i = own; i < b.rules.size(); ++i) {
+        const Rule& rule = b.rules[i];
         Result<void> problem;
         for_each_call(rule, [&](const Expr& call) {
             if (problem) problem = check_param_refs(src, rule, call.args, call.pointer + "/args");
-            if (problem) problem = checker.check(src, rule, call);
+            if (problem) problem = session.checker.check(src, rule, call);
         });
         if (!problem) return std::unexpected(problem.error());
     }
@@ -325,11 +484,22 @@ Result<json> parse_json_with_comments(std::string_view text, const std::string& 
     return std::move(doc->value);
 }
 
-Result<Baseline> load_baseline(std::string_view text, const std::string& source, const ProcedureCatalog& catalog) {
+Result<Baseline> load_baseline(std::string_view text, const std::string& source, const ProcedureCatalog& catalog,
+                               const std::string& import_directory) {
     try {
         auto doc = parse_document(text, source);
         if (!doc) return std::unexpected(doc.error());
-        return load_baseline_document(Source{*doc, source}, catalog);
+        namespace fs = std::filesystem;
+        LoadSession session(catalog, import_directory);
+        // The outermost baseline takes part in import cycles when it is itself a file of the import directory.
+        const fs::path file(source);
+        session.chain.push_back(file.stem().string());
+        if (!import_directory.empty() && file.extension() == ".json") {
+            auto dir_of = [](const fs::path& p) { return (p.empty() ? fs::path(".") : p) / ""; };
+            session.outermost_in_directory =
+                dir_of(file.parent_path()).lexically_normal() == dir_of(fs::path(import_directory)).lexically_normal();
+        }
+        return load_baseline_document(Source{*doc, source}, session);
     } catch (const std::exception& e) {  // e.g. allocation failure: never let it escape the API
         return fail_invalid(source + ": " + e.what());
     }
@@ -338,7 +508,8 @@ Result<Baseline> load_baseline(std::string_view text, const std::string& source,
 Result<Baseline> load_baseline_file(const std::string& path, const ProcedureCatalog& catalog) {
     auto text = json_text::read_file(path);
     if (!text) return std::unexpected(text.error());
-    return load_baseline(*text, path, catalog);
+    std::string directory = std::filesystem::path(path).parent_path().string();
+    return load_baseline(*text, path, catalog, directory.empty() ? "." : directory);
 }
 
 Result<void> apply_tailoring(Baseline& baseline, std::string_view text, const std::string& source,
@@ -405,8 +576,8 @@ Result<void> apply_tailoring(Baseline& baseline, std::string_view text, const st
         }
         // New values can make arguments invalid for a procedure (a string pattern, a range): check again.
         ProcedureChecker checker(catalog);
-        const Document base_doc{};  // the baseline's text is gone; its pointers still locate the call
-        Source base_src{base_doc, baseline.source};
+        const Document base_doc{};  // the baseline's text is gone; its pointers still locate the call (imported
+        Source base_src{base_doc, baseline.source};  // rules' pointers name the file that defines them)
         for (const auto& [rule, rptr] : changed) {
             Result<void> problem;
             for_each_call(*rule, [&](const Expr& call) {

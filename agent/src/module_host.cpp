@@ -382,6 +382,17 @@ struct HostBridge {
         return 0;
     }
 
+    static int planned_live_actions(plumb_planner* p, const char** out) {
+        RunContext* c = planning(p);
+        if (!c || !out) return -EINVAL;
+        nlohmann::json list = nlohmann::json::array();
+        for (const auto& a : c->plan_->live_actions)
+            if (a.module == c->plan_module_) list.push_back({{"name", a.name}, {"payload", a.payload}});
+        c->live_actions_text_ = list.dump();
+        *out = c->live_actions_text_.c_str();
+        return 0;
+    }
+
     static const plumb_host_api api;
 };
 
@@ -390,6 +401,7 @@ const plumb_host_api HostBridge::api = {
     &HostBridge::read_file,   &HostBridge::stat,       &HostBridge::list_dir, &HostBridge::read_link,
     &HostBridge::open_read,   &HostBridge::add_reason, &HostBridge::log,       &HostBridge::plan_write_file,
     &HostBridge::plan_remove_file, &HostBridge::plan_service, &HostBridge::plan_notice, &HostBridge::plan_live_action,
+    &HostBridge::planned_live_actions,
 };
 
 RunContext::RunContext(SafeRoot root, bool live, const ModuleRegistry& registry)

@@ -11,10 +11,12 @@
 #include <libxml/tree.h>
 
 #include "base64.hpp"
-#include "xml.hpp"
+#include "plumb/config/xml.hpp"
 #include "plumb/safe_root.hpp"
 
 namespace plumb::provision {
+
+namespace xml = plumb::config::xml;
 
 using xml::child;
 using xml::find_descendant;

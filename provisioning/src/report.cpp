@@ -8,11 +8,13 @@
 #include <nlohmann/json.hpp>
 
 #include "http.hpp"
-#include "xml.hpp"
+#include "plumb/config/xml.hpp"
 #include "log.hpp"
 #include "retry.hpp"
 
 namespace plumb::provision {
+
+namespace xml = plumb::config::xml;
 
 using xml::child;
 using xml::text_of;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <sstream>
 
 #include "plumb/json_schema.hpp"
 #include "plumb_test.hpp"
@@ -212,6 +213,69 @@ TEST_F(CliTest, RulesExplainAndValidate) {
     EXPECT_EQ(invalid.exit_code, 1);
     EXPECT_NE(invalid.err.find("unknown procedure 'probe.nonexistent'"), std::string::npos) << invalid.err;
     EXPECT_NE(invalid.err.find("/rules/0/audit"), std::string::npos) << invalid.err;
+}
+
+
+// A baseline that imports rules from another file of its directory: listed, validated, audited and tailored like any.
+TEST_F(CliTest, BaselineImportingAnother) {
+    TempRoot dir;
+    std::ifstream in(fixture("probe.json"));
+    std::stringstream probe;
+    probe << in.rdbuf();
+    dir.write("/probe.json", probe.str());
+    dir.write("/site.json", R"({"id": "site", "version": "2.0", "title": "Importing baseline",
+      "imports": [{"baseline": "probe", "rules": ["file_*", "always_pass"], "reason": "the probe's checks"}],
+      "rules": [{"id": "own_rule", "title": "The site's own rule", "description": "d", "rationale": "r",
+                 "severity": "info", "references": {}, "audit": {"call": "probe.echo", "args": {"status": "pass"}}}]})");
+
+    auto rules = run_plumb({"rules", "--module-dir", probe_modules(), "--baseline", dir / "site.json"});
+    EXPECT_EQ(rules.exit_code, 0) << rules.err;
+    EXPECT_EQ(rules.out, "site 2.0: Importing baseline (3 rules)\n"
+                         "  low      always_pass  A rule that passes  [ssg probe_pass]\n"
+                         "  medium   file_content  A file has the configured content\n"
+                         "  info     own_rule  The site's own rule\n");
+
+    auto validate = run_plumb({"baseline", "validate", dir / "site.json", "--module-dir", probe_modules()});
+    EXPECT_EQ(validate.exit_code, 0) << validate.err;
+    EXPECT_EQ(validate.out, dir / "site.json" + ": valid baseline site 2.0 with 3 rules\n");
+
+    auto explain = run_plumb({"explain", "file_content", "--module-dir", probe_modules(), "--baseline", dir / "site.json"});
+    EXPECT_EQ(explain.exit_code, 0) << explain.err;
+    EXPECT_NE(explain.out.find("content (string) = \"good\""), std::string::npos) << explain.out;
+
+    // A tailoring of the importing baseline sets a parameter of an imported rule.
+    root.write("/etc/probe.conf", "site");
+    dir.write("/tailoring.json", R"({"tailoring": {"id": "t", "baseline": "site"}, "values": {"file_content": {"content": "site"}}})");
+    auto audit = run_plumb({"audit", "--root", root.path(), "--module-dir", probe_modules(), "--baseline", dir / "site.json",
+                            "--tailoring", dir / "tailoring.json", "--format", "json"});
+    EXPECT_EQ(audit.exit_code, 0) << audit.err;
+    auto j = parse(audit);
+    EXPECT_EQ(j["baseline"]["id"], "site");
+    ASSERT_EQ(j["results"].size(), 3u);
+    EXPECT_EQ(j["results"][0]["id"], "always_pass");
+    EXPECT_EQ(result_of(j, "file_content")["status"], "pass");
+    EXPECT_EQ(result_of(j, "file_content")["parameters"]["content"], "site");
+    EXPECT_EQ(result_of(j, "own_rule")["status"], "pass");
+
+    // Import errors are tool errors naming the file and the JSON pointer.
+    dir.write("/bad.json", R"({"id": "bad", "version": "1", "title": "t",
+      "imports": [{"baseline": "probe", "rules": ["always_pass", "nope_*"]}], "rules": []})");
+    auto bad = run_plumb({"baseline", "validate", dir / "bad.json", "--module-dir", probe_modules()});
+    EXPECT_EQ(bad.exit_code, 1);
+    EXPECT_EQ(bad.err, "plumb: " + dir / "bad.json" + ":2: at /imports/0/rules/1: pattern \"nope_*\" matches no rule of "
+                                                       "baseline \"probe\"\n");
+    dir.write("/orphan.json", R"({"id": "orphan", "version": "1", "title": "t",
+      "imports": [{"baseline": "missing", "rules": ["*"]}], "rules": []})");
+    auto orphan = run_plumb({"rules", "--module-dir", probe_modules(), "--baseline", dir / "orphan.json"});
+    EXPECT_EQ(orphan.exit_code, 1);
+    EXPECT_EQ(orphan.err, "plumb: " + dir / "orphan.json" + ":2: at /imports/0/baseline: cannot import baseline "
+                                                             "\"missing\": " + dir / "missing.json" +
+                              ": No such file or directory\n");
+
+    // Installed baselines are still found by name (imports of an installed baseline resolve in that directory).
+    auto installed = run_plumb({"rules", "--module-dir", probe_modules(), "--baseline", "cis"});
+    EXPECT_EQ(installed.exit_code, 0) << installed.err;
+    EXPECT_EQ(installed.out.rfind("cis ", 0), 0u) << installed.out;
 }
 
 }  // namespace

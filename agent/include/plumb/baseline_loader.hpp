@@ -2,6 +2,7 @@
 // file and either line:column (syntax) or the JSON pointer (structure), and what was expected.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -37,7 +38,17 @@ Result<nlohmann::json> parse_json_with_comments(std::string_view text, const std
 
 // Calls to modules the catalog reports unavailable are kept (they become `error` results when run); calls to
 // procedures a loaded module does not have, or whose arguments do not match its schema, fail the load.
-Result<Baseline> load_baseline(std::string_view text, const std::string& source, const ProcedureCatalog& catalog);
+//
+// Imports ("imports": [{"baseline": NAME, "rules": [...], "exclude": [...]}], see baselines/README.md) copy rules
+// from the baseline file `<import_directory>/NAME.json`, and from there transitively (same directory, at most
+// max_import_depth levels, no cycles). Every imported file is read, parsed and checked once per load however often
+// it is imported. Imported rules come first, in import order; their Rule::pointer and Expr::pointer locate them in
+// the file that defines them, qualified with that file: "<file>#/rules/3/audit" (the file's own rules keep plain
+// pointers, "/rules/3/audit"). With an empty import_directory a baseline that imports fails to load.
+inline constexpr std::size_t max_import_depth = 8;
+Result<Baseline> load_baseline(std::string_view text, const std::string& source, const ProcedureCatalog& catalog,
+                               const std::string& import_directory = {});
+// Imports are looked up in the directory of `path`.
 Result<Baseline> load_baseline_file(const std::string& path, const ProcedureCatalog& catalog);
 
 // Tailoring: {"tailoring": {...}} selecting/deselecting rules and setting parameter values; see

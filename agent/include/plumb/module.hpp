@@ -17,6 +17,7 @@
 #pragma once
 
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
 #include <exception>
 #include <iterator>
@@ -123,6 +124,16 @@ public:
                              const nlohmann::json& undo = nullptr) {
         std::string p = payload.dump(), u = undo.dump();
         return check(api_->plan_live_action(planner_, name.c_str(), description.c_str(), p.c_str(), undo.is_null() ? nullptr : u.c_str()), name);
+    }
+
+    // This module's live actions planned earlier in the run: [{"name": ..., "payload": ...}, ...].
+    Result<nlohmann::json> live_actions_so_far() {
+        if (api_->struct_size < offsetof(plumb_host_api, planned_live_actions) + sizeof(api_->planned_live_actions) ||
+            !api_->planned_live_actions)
+            return nlohmann::json::array();  // an older engine: nothing to build on
+        const char* text = nullptr;
+        if (int rc = api_->planned_live_actions(planner_, &text); rc < 0) return fail_errno(-rc, "planned live actions");
+        return nlohmann::json::parse(text ? text : "[]");
     }
 
 private:

@@ -130,6 +130,12 @@ typedef struct plumb_host_api {
      * undo_payload_json (may be NULL) is applied if the transaction rolls back. Ignored offline. */
     int (*plan_live_action)(plumb_planner *planner, const char *name, const char *description,
                             const char *payload_json, const char *undo_payload_json);
+
+    /* The live actions this module has planned so far in this run, as a JSON array of {"name", "payload"} in plan
+     * order (valid until the next call). Instances are reopened after every planned file change, so a module whose
+     * later remediations build on earlier live actions (an nftables ruleset) reads them back here. Appended after
+     * the v1 members: check struct_size before calling. Returns 0 or -errno. */
+    int (*planned_live_actions)(plumb_planner *planner, const char **json);
 } plumb_host_api;
 
 typedef struct plumb_procedure {

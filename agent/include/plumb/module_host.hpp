@@ -133,6 +133,7 @@ private:
     std::unordered_map<std::string, std::unique_ptr<std::string>> links_;
     std::map<std::string, void*> instances_;      // module name -> instance (nullptr when open failed)
     Plan* plan_ = nullptr;            // set while a remediate() call runs
+    std::string live_actions_text_;   // planned_live_actions() answer, valid until the next call
     std::string plan_rule_;
     std::string plan_module_;
     bool plan_changed_ = false;
