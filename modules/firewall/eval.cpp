@@ -244,8 +244,8 @@ Packet probe_loopback(Family f) {
     return p;
 }
 
-Packet probe_forged_loopback(Family f) {
-    Packet p = probe_new_tcp(f, 8080);
+Packet probe_forged_loopback(Family f, uint16_t dport) {
+    Packet p = probe_new_tcp(f, dport);
     p.saddr = address(f, f == Family::ip6 ? "::1" : "127.0.0.1");
     return p;
 }

@@ -33,7 +33,9 @@ struct Packet {
 Packet probe_new_tcp(Family nfproto, uint16_t dport);           // from another host, on a non-loopback interface
 Packet probe_established(Family nfproto);                       // reply traffic of a connection this host opened
 Packet probe_loopback(Family nfproto);                          // 127.0.0.1 / ::1 on lo
-Packet probe_forged_loopback(Family nfproto);                   // 127.0.0.1 / ::1 arriving on another interface
+// 127.0.0.1 / ::1 arriving on another interface, to a port that is likely open (ssh): a spoofed source must be
+// dropped before any rule that accepts by port.
+Packet probe_forged_loopback(Family nfproto, uint16_t dport = 22);
 // On the output hook (decide(..., "output")): what this host sends.
 Packet probe_reply_out(Family nfproto, uint16_t local_port);     // established: this host answering on local_port
 Packet probe_loopback_out(Family nfproto);                       // new connection to 127.0.0.1 / ::1 over lo

@@ -225,7 +225,7 @@ plumb_status Firewall::loopback(const json& args, Reporter& r) {
     plumb_status worst = PLUMB_STATUS_PASS;
     for (nft::Family f : families) {
         for (plumb_status s : {decision_check(nft::probe_loopback(f), nft::Fate::accept, "loopback traffic", r),
-                               decision_check(nft::probe_forged_loopback(f), nft::Fate::drop, "a loopback source address on another interface", r)})
+                               decision_check(nft::probe_forged_loopback(f, args.value("port", 22)), nft::Fate::drop, "a loopback source address on another interface", r)})
             worst = fw::worse(worst, s);
     }
     return worst;
@@ -382,7 +382,7 @@ plumb_status Firewall::fix_loopback(const json& args, Planner& p, Reporter& r) {
     std::vector<fw::Step> steps = fw::ensure_base_chains(**rs, w, {"input"});
     nft::Ruleset scratch = **rs;
     for (const auto& s : steps) (void)fw::apply_step(scratch, s);
-    for (auto& s : fw::ensure_loopback(scratch, w, args.value("ipv6", true))) steps.push_back(std::move(s));
+    for (auto& s : fw::ensure_loopback(scratch, w, args.value("ipv6", true), args.value("port", 22))) steps.push_back(std::move(s));
     return plan_steps(w, std::move(steps), nullptr, p, r, "loopback traffic for table " + table_text(w));
 }
 

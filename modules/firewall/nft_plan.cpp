@@ -363,7 +363,7 @@ std::vector<Step> ensure_access(const nft::Ruleset& rs, const Where& w, const Lo
     return steps;
 }
 
-std::vector<Step> ensure_loopback(const nft::Ruleset& rs, const Where& w, bool ipv6) {
+std::vector<Step> ensure_loopback(const nft::Ruleset& rs, const Where& w, bool ipv6, uint16_t port) {
     const nft::Table* t = rs.table(w.family, w.table);
     const nft::Chain* input = t ? base_chain(*t, "input") : nullptr;
     if (!input) return {};
@@ -371,7 +371,7 @@ std::vector<Step> ensure_loopback(const nft::Ruleset& rs, const Where& w, bool i
     bool need_lo = false;
     auto families = probe_families(w, ipv6);
     for (auto it = families.rbegin(); it != families.rend(); ++it) {
-        if (nft::decide(rs, nft::probe_forged_loopback(*it)).fate != nft::Fate::drop)
+        if (nft::decide(rs, nft::probe_forged_loopback(*it, port)).fate != nft::Fate::drop)
             steps.push_back(rule_step(w, input->name, forged_drop(w.family, *it)));
         if (nft::decide(rs, nft::probe_loopback(*it)).fate != nft::Fate::accept) need_lo = true;
     }
@@ -480,7 +480,7 @@ Result<std::vector<FileToWrite>> persistence_files(const BootFile& boot, const n
     const std::string path = table_file_path(t);
     const std::string name = table_text(t.family, t.name);
     std::string content = "#!/usr/sbin/nft -f\n"
-                          "# Written by plumb fix: table " + name + " as plumb left it on the running system.\n"
+                          "# Written by plumb fix: table " + name + " as plumb fix left it.\n"
                           "# " + boot.path + " includes this file; loading it replaces the whole table.\n"
                           "add table " + name + "\n"
                           "delete table " + name + "\n" +

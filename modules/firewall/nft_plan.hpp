@@ -73,7 +73,7 @@ std::vector<Step> ensure_base_chains(const nft::Ruleset& rs, const Where& w, con
 // head of the table's input chain (only the ones the ruleset does not accept yet).
 std::vector<Step> ensure_access(const nft::Ruleset& rs, const Where& w, const LockoutGuard& g);
 // iif "lo" accept, and loopback source addresses dropped on other interfaces.
-std::vector<Step> ensure_loopback(const nft::Ruleset& rs, const Where& w, bool ipv6);
+std::vector<Step> ensure_loopback(const nft::Ruleset& rs, const Where& w, bool ipv6, uint16_t port = 22);
 std::vector<Step> ensure_policy(const nft::Ruleset& rs, const Where& w, std::string_view hook, nft::VerdictKind policy);
 
 // Applies steps to the kernel's ruleset in one batch: re-reads the ruleset, resolves delete_rule to handles, checks

@@ -584,6 +584,28 @@ bool word_char(char c) {
 
 bool ident_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
 
+// Words nft's lexer turns into keywords, so that unquoted they are refused as names and as interface names (nft:
+// "syntax error, unexpected udp, expecting string"). Not the whole list: the ones a configuration plausibly uses.
+constexpr std::string_view kKeywords[] = {
+    "accept", "add", "auto-merge", "bridge", "chain", "comment", "constant", "continue", "counter", "create", "ct",
+    "define", "delete", "describe", "device", "devices", "drop", "dynamic", "element", "elements", "fib", "flags",
+    "flush", "gc-interval", "goto", "handle", "hook", "icmp", "icmpv6", "iif", "iifname", "include", "index", "inet",
+    "insert", "interval", "jump", "limit", "list", "log", "map", "mark", "masquerade", "meta", "monitor", "netdev",
+    "notrack", "numgen", "oif", "oifname", "policy", "position", "priority", "queue", "quota", "redefine", "reject",
+    "return", "rule", "ruleset", "secmark", "set", "size", "skuid", "synproxy", "table", "tcp", "th", "timeout",
+    "tproxy", "type", "typeof", "udp", "undefine", "vmap"};
+// Keywords only where a name is expected (an interface name may be spelled so).
+constexpr std::string_view kNameKeywords[] = {"arp", "dnat", "ether", "ip", "ip6", "reset", "snat", "vlan"};
+
+bool is_keyword(std::string_view w, bool as_name) {
+    for (auto k : kKeywords)
+        if (k == w) return true;
+    if (as_name)
+        for (auto k : kNameKeywords)
+            if (k == w) return true;
+    return false;
+}
+
 class Lexer {
 public:
     Lexer(std::string_view src, uint32_t file, uint32_t depth) : src_(src), file_(file), depth_(depth) {}
@@ -946,6 +968,12 @@ private:
     bool next_name(Token& t, std::string_view what) {
         if (!next(t)) return false;
         if (!t.name_like() || t.text.empty()) return fail(t, "expected " + std::string(what) + ", found " + describe(t));
+        return check_name(t);
+    }
+
+    bool check_name(const Token& t) {
+        if (t.kind == Tok::word && is_keyword(t.text, true))
+            return fail(t, "syntax error, unexpected " + std::string(t.text) + " (a keyword: quote it to use it as a name)");
         return true;
     }
 
@@ -1116,19 +1144,20 @@ private:
     // meant as a family nft does not know.
     bool table_spec(Family& family, Token& name, bool lone) {
         Token a;
-        if (!next_name(a, "a table name")) return false;
+        if (!next(a)) return false;
+        if (!a.name_like() || a.text.empty()) return fail(a, "expected a table name, found " + describe(a));
         Token b;
         if (!peek(b)) return false;
         if (auto f = family_word(a)) {
             // nft's lexer makes family names keywords: `table inet {` lacks the name.
             if (!b.name_like()) return fail(b, "expected a table name after " + std::string(a.text) + ", found " + describe(b));
             family = *f;
-            return next(name);
+            return next(name) && check_name(name);
         }
         if (lone && a.kind == Tok::word && b.name_like()) return fail(a, "unknown family '" + std::string(a.text) + "'");
         family = Family::ip;  // nft's default family
         name = a;
-        return true;
+        return check_name(name);
     }
 
     bool existing_table(Family family, const Token& name, size_t& index) {
@@ -1172,15 +1201,15 @@ private:
     }
 
     bool command(const Token& t) {
-        if (t.is("table")) return table_decl(t, false, false);
         if (t.is("add") || t.is("create")) return add_cmd(t);
         if (t.is("insert")) return rule_cmd(t, true);
         if (t.is("flush")) return flush_cmd(t);
         if (t.is("delete")) return delete_cmd(t);
-        if (t.is("chain") || t.is("set"))
-            return fail(t, "expected a table before '" + std::string(t.text) + "' (table FAMILY NAME { ... })");
+        // Without a command word nft adds: `table inet t { ... }`, `chain inet t c`, `rule inet t c accept`.
+        if (add_object(t, false)) return true;
+        if (error_) return false;
         return fail(t, "unknown command '" + std::string(t.text) +
-                           "' (expected table, add, create, insert, flush, delete, define or include)");
+                           "' (expected table, chain, set, rule, add, create, insert, flush, delete, define or include)");
     }
 
     bool table_decl(const Token& kw, bool block_optional, bool create) {
@@ -1233,6 +1262,7 @@ private:
             Token f;
             if (!next_word(f, "a table flag")) return false;
             if (f.is("dormant")) table(ti).flags |= NFT_TABLE_F_DORMANT;
+            else if (f.is("owner")) note(f, "table flag owner not modelled (such a table goes away when nft exits)");
             else return fail(f, "unknown table flag '" + std::string(f.text) + "'");
             Token c;
             if (!peek(c)) return false;
@@ -1598,6 +1628,11 @@ private:
 
     // One value token (with a spaced range "a - b" joined), as an element.
     bool element(const Token& t, const ValueType& vt, Element& out) {
+        if ((vt.kind == Kind::ifname || vt.kind == Kind::ifindex) && t.kind == Tok::word) {
+            if (is_keyword(t.text, false)) return fail(t, "syntax error, unexpected " + std::string(t.text));
+            // nft reads an unquoted a/b as a prefix expression even on strings.
+            if (t.text.find('/') != std::string_view::npos) return unsupported(t, "interface name " + describe(t));
+        }
         ElementResult r = parse_element(t.text, t.kind == Tok::string, vt);
         if (r.got == Got::ok && r.element.hi.empty() && r.element.prefix < 0) {
             Token dash;
@@ -1622,36 +1657,39 @@ private:
     // ---- commands
 
     bool add_cmd(const Token& kw) {
-        const bool create = kw.is("create");
         Token what;
         if (!peek(what)) return false;
-        if (what.is("table")) return next(what) && table_decl(what, true, create);
-        if (what.is("chain")) {
+        if (what.kind == Tok::word && is_object(what)) return next(what) && add_object(what, kw.is("create"));
+        return rule_cmd(kw, false);  // `add [family] table chain RULE`: the rule keyword is optional
+    }
+
+    static bool is_object(const Token& t) {
+        for (auto w : {"table", "chain", "set", "element", "rule", "map", "flowtable", "counter", "quota", "limit", "ct",
+                       "secmark", "synproxy"})
+            if (t.is(w)) return true;
+        return false;
+    }
+
+    // What follows add/create (or stands alone, nft's implicit add); false without an error when `what` is none.
+    bool add_object(const Token& what, bool create) {
+        if (what.is("table")) return table_decl(what, true, create);
+        if (what.is("chain") || what.is("set")) {
             Family family;
             Token tname;
-            if (!next(what) || !table_spec(family, tname, false)) return false;
+            if (!table_spec(family, tname, false)) return false;
             size_t ti;
             if (!existing_table(family, tname, ti)) return false;
+            if (what.is("set")) return set_decl(ti);
             Token cname;
             if (!peek(cname)) return false;
             if (create && cname.name_like() && table(ti).chain(cname.text))
                 return fail(cname, "chain " + std::string(cname.text) + " already exists", EEXIST);
             return chain_decl(ti, true);
         }
-        if (what.is("set")) {
-            Family family;
-            Token tname;
-            if (!next(what) || !table_spec(family, tname, false)) return false;
-            size_t ti;
-            if (!existing_table(family, tname, ti)) return false;
-            return set_decl(ti);
-        }
-        if (what.is("element")) return next(what) && element_cmd(what, true);
-        if (what.is("rule")) return next(what) && rule_cmd(what, false);
-        if (what.is("map") || what.is("flowtable") || what.is("counter") || what.is("quota") || what.is("limit") ||
-            what.is("ct") || what.is("secmark") || what.is("synproxy"))
-            return next(what) && skip_declaration(what, "add " + std::string(what.text));
-        return rule_cmd(kw, false);  // `add [family] table chain RULE`: the rule keyword is optional
+        if (what.is("element")) return element_cmd(what, true);
+        if (what.is("rule")) return rule_cmd(what, false);
+        if (is_object(what)) return skip_declaration(what, "add " + std::string(what.text));
+        return false;
     }
 
     // add|insert rule [family] table chain [position N | index N | handle N] RULE
@@ -2388,6 +2426,7 @@ private:
             if (!next(target)) return false;
             if (target.kind == Tok::lbrace) return unsupported(target, "anonymous chains");
             if (!target.name_like()) return fail(target, "expected a chain name after " + std::string(t.text) + ", found " + describe(target));
+            if (!check_name(target)) return false;
             cx.rule.verdict = Verdict{t.is("jump") ? VerdictKind::jump : VerdictKind::goto_, std::string(target.text)};
             pending_refs_.push_back(Reference{cx.family, table(cx.table).name, std::string(target.text), true, 0, target});
             cx.terminal = true;

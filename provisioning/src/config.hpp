@@ -49,7 +49,7 @@ struct ProvisionConfig {
     std::string sshd_dropin = "/etc/ssh/sshd_config.d/10-plumb-provision.conf";  // DropIn=
 
     // [Baseline]
-    std::string baseline = "cis";  // Baseline=; empty disables the step. (sfi once that baseline ships: issue 5)
+    std::string baseline = "sfi";  // Baseline=; empty disables the step. Azure Linux secure defaults.
     std::string plumb_binary;      // Plumb=: default is "plumb" next to plumb-provision
     std::chrono::milliseconds baseline_timeout{std::chrono::seconds(300)};  // Timeout=
 

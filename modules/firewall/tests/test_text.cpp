@@ -260,7 +260,18 @@ TEST(NftParseErrors, ReferencesMustExist) {
 TEST(NftParseErrors, UnterminatedStringAndUnknownCommand) {
     EXPECT_EQ(parse_error("table inet t { chain c {\ncomment \"abc\n").message, "test.nft:2:9: unterminated string");
     EXPECT_EQ(parse_error("tabel inet t { }\n").message,
-              "test.nft:1:1: unknown command 'tabel' (expected table, add, create, insert, flush, delete, define or include)");
+              "test.nft:1:1: unknown command 'tabel' (expected table, chain, set, rule, add, create, insert, flush, delete, "
+              "define or include)");
+}
+
+TEST(NftParseErrors, KeywordsAreNotNames) {
+    // nft: "syntax error, unexpected udp, expecting string"; quoted, they are fine.
+    EXPECT_EQ(parse_error("table inet t {\n\tchain udp {\n\t}\n}\n").message,
+              "test.nft:2:8: syntax error, unexpected udp (a keyword: quote it to use it as a name)");
+    EXPECT_EQ(parse_error("table inet t {\n\tchain c {\n\t\tiifname counter drop\n\t}\n}\n").message,
+              "test.nft:3:11: syntax error, unexpected counter");
+    auto cfg = parse_ok("table inet t {\n\tchain \"udp\" {\n\t\tiifname \"counter\" drop\n\t}\n}\n");
+    EXPECT_EQ(cfg.ruleset.tables.at(0).chains.at(0).name, "udp");
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -481,6 +492,8 @@ TEST(NftStatements, OutsideTheModelIsOpaque) {
     // Host names and unknown service names: nft resolves them, plumb cannot.
     EXPECT_FALSE(one_rule("ip saddr www.example.org accept").opaque.empty());
     EXPECT_FALSE(one_rule("tcp dport no-such-service accept").opaque.empty());
+    // nft reads an unquoted a/b as a prefix even on an interface name.
+    EXPECT_FALSE(one_rule("iifname 10.0.0.0/8 accept").opaque.empty());
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -513,6 +526,14 @@ TEST(NftCommands, AddInsertFlushDelete) {
     EXPECT_EQ(f.sets[0].elements, (std::vector<nft::Interval>{{b({10, 0, 0, 0}), b({10, 255, 255, 255})}}));
     EXPECT_TRUE(cfg.ruleset.tables[1].chains.at(0).rules.empty());
     EXPECT_FALSE(cfg.flushes_ruleset);
+}
+
+TEST(NftCommands, TheAddWordIsOptional) {
+    auto cfg = parse_ok("table inet t\nchain inet t c { type filter hook input priority 0; }\nrule inet t c tcp dport 22 accept\n"
+                        "set inet t s { type ipv4_addr; }\nelement inet t s { 192.0.2.1 }\n");
+    const auto& t = cfg.ruleset.tables.at(0);
+    EXPECT_EQ(nft::print_rule(t.chains.at(0).rules.at(0), t.family), "tcp dport 22 accept");
+    EXPECT_EQ(t.sets.at(0).elements.size(), 1u);
 }
 
 TEST(NftCommands, FlushRulesetStartsOver) {
