@@ -91,6 +91,8 @@ private:
     plumb_status plan_steps(const fw::Where& w, std::vector<fw::Step> steps, const fw::LockoutGuard* guard, Planner& p, Reporter& r,
                             const std::string& why);
     plumb_status plan_persistence(const fw::Where& w, Planner& p, Reporter& r);
+    template <class Rules>
+    plumb_status fix_input_rules(const json& args, Planner& p, Reporter& r, const std::string& why, Rules&& rules);
     plumb_status decision_check(const nft::Packet& probe, nft::Fate wanted, const std::string& what, Reporter& r);
 
     std::optional<plumb::Result<nft::Ruleset>> current_;
@@ -373,45 +375,42 @@ plumb_status Firewall::fix_policy(const json& args, Planner& p, Reporter& r) {
     return plan_steps(w, std::move(steps), &guard, p, r, "default-deny policy for table " + table_text(w));
 }
 
-plumb_status Firewall::fix_loopback(const json& args, Planner& p, Reporter& r) {
+// The remediations that add rules to the table's input chain (creating table and chain when missing): `rules`
+// works out the rules on the ruleset as it will be with the chain.
+template <class Rules>
+plumb_status Firewall::fix_input_rules(const json& args, Planner& p, Reporter& r, const std::string& why, Rules&& rules) {
     auto rs = planned(p);
     if (!rs) return r.error("nft_unreadable", rs.error().message);
     auto w = where_of(args);
-    fw::LockoutGuard guard = fw::guard_of(args, w);
-    guard.loopback = true;
     std::vector<fw::Step> steps = fw::ensure_base_chains(**rs, w, {"input"});
     nft::Ruleset scratch = **rs;
     for (const auto& s : steps) (void)fw::apply_step(scratch, s);
-    for (auto& s : fw::ensure_loopback(scratch, w, args.value("ipv6", true), args.value("port", 22))) steps.push_back(std::move(s));
-    return plan_steps(w, std::move(steps), nullptr, p, r, "loopback traffic for table " + table_text(w));
+    for (auto& s : rules(scratch, w)) steps.push_back(std::move(s));
+    return plan_steps(w, std::move(steps), nullptr, p, r, why + " for table " + table_text(w));
+}
+
+plumb_status Firewall::fix_loopback(const json& args, Planner& p, Reporter& r) {
+    return fix_input_rules(args, p, r, "loopback traffic", [&](const nft::Ruleset& rs, const fw::Where& w) {
+        return fw::ensure_loopback(rs, w, args.value("ipv6", true), args.value("port", 22));
+    });
 }
 
 plumb_status Firewall::fix_established(const json& args, Planner& p, Reporter& r) {
-    auto rs = planned(p);
-    if (!rs) return r.error("nft_unreadable", rs.error().message);
-    auto w = where_of(args);
-    fw::LockoutGuard guard = fw::guard_of(args, w);
-    guard.management_port = 0;
-    guard.loopback = false;
-    std::vector<fw::Step> steps = fw::ensure_base_chains(**rs, w, {"input"});
-    nft::Ruleset scratch = **rs;
-    for (const auto& s : steps) (void)fw::apply_step(scratch, s);
-    for (auto& s : fw::ensure_access(scratch, w, guard)) steps.push_back(std::move(s));
-    return plan_steps(w, std::move(steps), nullptr, p, r, "established connections for table " + table_text(w));
+    return fix_input_rules(args, p, r, "established connections", [&](const nft::Ruleset& rs, const fw::Where& w) {
+        fw::LockoutGuard only = fw::guard_of(args, w);
+        only.management_port = 0;
+        only.loopback = false;
+        return fw::ensure_access(rs, w, only);
+    });
 }
 
 plumb_status Firewall::fix_management_port(const json& args, Planner& p, Reporter& r) {
-    auto rs = planned(p);
-    if (!rs) return r.error("nft_unreadable", rs.error().message);
-    auto w = where_of(args);
-    fw::LockoutGuard guard = fw::guard_of(args, w);
-    guard.established = false;
-    guard.loopback = false;
-    std::vector<fw::Step> steps = fw::ensure_base_chains(**rs, w, {"input"});
-    nft::Ruleset scratch = **rs;
-    for (const auto& s : steps) (void)fw::apply_step(scratch, s);
-    for (auto& s : fw::ensure_access(scratch, w, guard)) steps.push_back(std::move(s));
-    return plan_steps(w, std::move(steps), nullptr, p, r, "management port for table " + table_text(w));
+    return fix_input_rules(args, p, r, "management port", [&](const nft::Ruleset& rs, const fw::Where& w) {
+        fw::LockoutGuard only = fw::guard_of(args, w);
+        only.established = false;
+        only.loopback = false;
+        return fw::ensure_access(rs, w, only);
+    });
 }
 
 plumb_status Firewall::fix_persistent(const json& args, Planner& p, Reporter& r) {
