@@ -1,4 +1,4 @@
-// Times read_ruleset() on a large ruleset, in a network namespace of its own (the host's ruleset is never touched).
+// Times read_ruleset() and the probe-packet checks on a large ruleset, in a network namespace of its own (the host's ruleset is never touched).
 //
 //   plumb_bench_nft [--rules N] [--runs R] [--batch B] [--nft PATH]
 //
@@ -8,6 +8,7 @@
 // through commit() in batches of B rules (default 2000), then times R reads (default 20) and prints the median and
 // minimum wall time, the CPU time per read (user: decoding; sys: mostly the kernel serializing the dumps) and the peak
 // RSS (getrusage ru_maxrss; RSS before the reads is printed too).
+#include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -21,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "eval.hpp"
 #include "model.hpp"
 #include "netlink.hpp"
 #include "netns.hpp"
@@ -98,6 +100,22 @@ bool nft_load(const std::string& nft_path, const std::string& text) {
     waitpid(pid, &status, 0);
     ::unlink(path);
     return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+// Wall time of one `nft list ruleset` (output to /dev/null), for comparison in the same run; negative if nft is missing.
+double nft_list_ms(const std::string& nft_path) {
+    if (::access(nft_path.c_str(), X_OK) != 0) return -1;
+    auto t0 = std::chrono::steady_clock::now();
+    pid_t pid = fork();
+    if (pid == 0) {
+        int null = ::open("/dev/null", O_WRONLY);
+        if (null >= 0) ::dup2(null, 1);
+        execl(nft_path.c_str(), nft_path.c_str(), "list", "ruleset", static_cast<char*>(nullptr));
+        _exit(127);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 }
 
 const nft::Field& F(const char* name) {
@@ -244,7 +262,8 @@ int main(int argc, char** argv) {
 
     // Named sets (nft creates them; commit() adds tables, chains and rules only).
     std::string sets = "table inet bench {\n set block4 {\n  type ipv4_addr\n  flags interval\n  elements = { ";
-    for (int k = 0; k < 200; ++k) sets += (k ? ", " : "") + std::string("198.") + std::to_string(18 + k / 256) + "." + std::to_string(k % 256) + ".0/24";
+    for (int k = 0; k < 200; ++k)
+        sets += (k ? ", " : "") + std::string("198.") + std::to_string(18 + k / 256) + "." + std::to_string(k % 256) + ".0/24";
     sets += " }\n }\n set allow4 {\n  type ipv4_addr\n  elements = { ";
     for (int k = 0; k < 200; ++k) sets += (k ? ", " : "") + std::string("203.0.") + std::to_string(k / 250) + "." + std::to_string(k % 250 + 1);
     sets += " }\n }\n}\n";
@@ -310,7 +329,8 @@ int main(int argc, char** argv) {
     check = {};
     const long rss_before_kb = max_rss_kb();
 
-    std::vector<double> times;
+    std::vector<double> times, check_times, totals;
+    size_t accepted = 0;
     const auto cpu0 = cpu_ms();
     for (size_t run = 0; run < opt.runs; ++run) {
         auto t0 = std::chrono::steady_clock::now();
@@ -321,14 +341,37 @@ int main(int argc, char** argv) {
             return 1;
         }
         times.push_back(ms);
-        // The lead's evaluation step (checks against the model) goes here, timed together with the read.
+        // The checks of the cis/sfi nftables rules: the probe packets of nft_loopback, nft_established,
+        // nft_management_port and the lockout guard, in both families, on input and output.
+        auto t1 = std::chrono::steady_clock::now();
+        for (nft::Family f : {nft::Family::ip, nft::Family::ip6}) {
+            for (const auto& probe : {nft::probe_loopback(f), nft::probe_forged_loopback(f), nft::probe_established(f), nft::probe_new_tcp(f, 22)})
+                accepted += nft::decide(*rs, probe).fate == nft::Fate::accept;
+            for (const auto& probe : {nft::probe_reply_out(f, 22), nft::probe_loopback_out(f)})
+                accepted += nft::decide(*rs, probe, "output").fate == nft::Fate::accept;
+        }
+        check_times.push_back(ms_since(t1));
+        totals.push_back(ms_since(t0));
     }
     const auto cpu1 = cpu_ms();
     std::sort(times.begin(), times.end());
+    std::sort(check_times.begin(), check_times.end());
+    std::sort(totals.begin(), totals.end());
     std::printf("rules=%zu named_sets=%s opaque=%zu load_ms=%.1f\n", rules, named_sets ? "yes" : "no", opaque, load_ms);
     std::printf("read_ruleset runs=%zu wall_ms median=%.2f min=%.2f max=%.2f\n", times.size(), times[times.size() / 2], times.front(), times.back());
     std::printf("read_ruleset cpu_ms_per_run user=%.2f sys=%.2f\n", (cpu1.first - cpu0.first) / static_cast<double>(opt.runs),
                 (cpu1.second - cpu0.second) / static_cast<double>(opt.runs));
+    std::printf("checks (12 probe walks) wall_ms median=%.2f min=%.2f; accepted probes per run=%zu\n", check_times[check_times.size() / 2],
+                check_times.front(), accepted / opt.runs);
+    std::printf("read+check wall_ms median=%.2f min=%.2f max=%.2f\n", totals[totals.size() / 2], totals.front(), totals.back());
+    std::vector<double> nft_times;
+    for (size_t run = 0; run < std::min<size_t>(opt.runs, 10); ++run)
+        if (double ms = nft_list_ms(opt.nft_path); ms >= 0) nft_times.push_back(ms);
+    std::sort(nft_times.begin(), nft_times.end());
+    if (!nft_times.empty())
+        std::printf("nft list ruleset (process, for comparison) runs=%zu wall_ms median=%.2f min=%.2f; ratio read+check/nft=%.2f\n",
+                    nft_times.size(), nft_times[nft_times.size() / 2], nft_times.front(),
+                    totals[totals.size() / 2] / nft_times[nft_times.size() / 2]);
     std::printf("rss_mb before_reads=%.1f peak=%.1f\n", static_cast<double>(rss_before_kb) / 1024.0, static_cast<double>(max_rss_kb()) / 1024.0);
     return 0;
 }
