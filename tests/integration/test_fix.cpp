@@ -235,3 +235,22 @@ TEST(Fix, RollbackWithoutIdUndoesTheLatestCommittedTransaction) {
 }
 
 }  // namespace
+
+// A failing rule whose remediation finds nothing left to do, because a rule before it planned the change that fixes
+// it, is verified with the planned rules and reported fixed (it used to stay `fail` after a successful fix).
+TEST(Fix, RuleCoveredByAnotherRulesChangeIsVerifiedAndReportedFixed) {
+    TempRoot r;
+    r.write("/etc/os-release", "ID=rhel\nID_LIKE=fedora\n");
+    r.write("/etc/systemd/journald.conf", "[Journal]\nStorage=volatile\n", 0644);
+    const std::string baseline = r / "two.json";
+    std::ofstream(baseline) << R"({"id": "two", "version": "1", "title": "t", "rules": [
+      {"id": "first", "title": "t", "description": "d", "rationale": "r", "severity": "low", "references": {},
+       "audit": {"call": "journald.setting", "args": {"option": "Storage", "equals": "persistent"}}},
+      {"id": "second", "title": "t", "description": "d", "rationale": "r", "severity": "low", "references": {},
+       "audit": {"call": "journald.setting", "args": {"option": "Storage", "equals": "persistent"}}}]})";
+    auto fixed = run_json({"fix", "--root", r.path(), "--baseline", baseline}, 0);
+    auto s = statuses(fixed);
+    EXPECT_EQ(s["first"], "fixed");
+    EXPECT_EQ(s["second"], "fixed") << fixed.dump(2);
+    EXPECT_EQ(fixed["summary"]["fixed"], 2);
+}
