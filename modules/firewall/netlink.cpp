@@ -25,15 +25,20 @@
 #include <array>
 #include <bit>
 #include <charconv>
+#include <condition_variable>
 #include <cstring>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <new>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <system_error>
+#include <thread>
 #include <tuple>
 #include <unordered_map>
 #include <utility>
@@ -73,6 +78,134 @@ constexpr int kReplyTimeoutMs = 10000;
 constexpr size_t kRequestBuffer = 8192;  // dump and get requests: headers and two names
 
 // ---- the socket
+
+// One request's replies as they arrive: ends at NLMSG_DONE (dumps), the ack, or an error.
+struct Exchange {
+    Exchange(const nlmsghdr* req, std::string_view what_)
+        : seq(req->nlmsg_seq), dump((req->nlmsg_flags & NLM_F_DUMP) == NLM_F_DUMP), what(what_) {}
+
+    // Feeds one reply message (others' are ignored); payload messages go to on_msg until the first error.
+    template <class F>
+    void feed(const nlmsghdr* nlh, uint32_t portid, F& on_msg) {
+        if (nlh->nlmsg_seq != seq || nlh->nlmsg_pid != portid) return;  // a late answer to an earlier request
+        if (nlh->nlmsg_flags & NLM_F_DUMP_INTR) interrupted = true;
+        if (nlh->nlmsg_type == NLMSG_DONE) {
+            int err = 0;
+            if (mnl_nlmsg_get_payload_len(nlh) >= sizeof(int)) std::memcpy(&err, mnl_nlmsg_get_payload(nlh), sizeof err);
+            if (err < 0 && !error) error = Error::from_errno(-err, what);
+            if (interrupted && !error) error = Error{EINTR, what + ": the ruleset changed during the dump"};
+            finished = true;
+            return;
+        }
+        if (nlh->nlmsg_type == NLMSG_ERROR) {
+            if (mnl_nlmsg_get_payload_len(nlh) < sizeof(nlmsgerr)) {
+                if (!error) error = Error{EPROTO, what + ": truncated netlink error"};
+                finished = true;
+                return;
+            }
+            const int err = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(nlh))->error;
+            if (err == 0 && dump) return;
+            if (err != 0 && !error) error = Error::from_errno(-err, what);
+            finished = true;
+            return;
+        }
+        if (!error)
+            if (auto r = on_msg(nlh); !r) error = r.error();
+    }
+
+    uint32_t seq;
+    bool dump;
+    std::string what;
+    bool interrupted = false;
+    bool finished = false;
+    std::optional<Error> error;
+};
+
+// Whether a datagram holds the end of the exchange with sequence number `seq`.
+bool ends_exchange(std::span<const char> d, uint32_t seq, uint32_t portid) {
+    int len = static_cast<int>(d.size());
+    for (auto* nlh = reinterpret_cast<const nlmsghdr*>(d.data()); mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len))
+        if (nlh->nlmsg_seq == seq && nlh->nlmsg_pid == portid && (nlh->nlmsg_type == NLMSG_DONE || nlh->nlmsg_type == NLMSG_ERROR)) return true;
+    return false;
+}
+
+// Datagrams from the receiving thread of Socket::pipelined() to the decoding one, at most kDepth waiting (1 MiB).
+class DatagramQueue {
+public:
+    struct Datagram {
+        size_t index;  // of the request it answers
+        std::unique_ptr<char[]> buf;
+        size_t len;
+    };
+
+    std::unique_ptr<char[]> buffer() {
+        std::lock_guard l(m_);
+        if (spare_.empty()) return std::make_unique<char[]>(kReceiveBuffer);
+        auto b = std::move(spare_.back());
+        spare_.pop_back();
+        return b;
+    }
+    void recycle(std::unique_ptr<char[]> b) {
+        std::lock_guard l(m_);
+        spare_.push_back(std::move(b));
+    }
+    // Receiver: waits while the queue is full; drops the datagram once the decoder gave up.
+    void push(Datagram d) {
+        std::unique_lock l(m_);
+        not_full_.wait(l, [&] { return q_.size() < kDepth || cancelled_; });
+        if (cancelled_) {
+            spare_.push_back(std::move(d.buf));
+            return;
+        }
+        // The kernel fills datagrams more slowly than they are decoded, so the decoder mostly waits; waking it costs
+        // two context switches, so wake it once a few datagrams are waiting (close() wakes it for the rest).
+        q_.push_back(std::move(d));
+        if (q_.size() >= kWakeAt) not_empty_.notify_one();
+    }
+    // Receiver: no more datagrams; `err` when receiving failed.
+    void close(std::optional<Error> err) {
+        std::lock_guard l(m_);
+        closed_ = true;
+        if (err && !error_) error_ = std::move(err);
+        not_empty_.notify_all();
+    }
+    // Decoder: the next datagram, or nothing once the receiver closed and all were taken.
+    std::optional<Datagram> pop() {
+        std::unique_lock l(m_);
+        not_empty_.wait(l, [&] { return !q_.empty() || closed_; });
+        if (q_.empty()) return std::nullopt;
+        Datagram d = std::move(q_.front());
+        q_.pop_front();
+        not_full_.notify_one();
+        return d;
+    }
+    void cancel() {
+        std::lock_guard l(m_);
+        cancelled_ = true;
+        for (auto& d : q_) spare_.push_back(std::move(d.buf));
+        q_.clear();
+        not_full_.notify_all();
+    }
+    bool cancelled() {
+        std::lock_guard l(m_);
+        return cancelled_;
+    }
+    std::optional<Error> error() {
+        std::lock_guard l(m_);
+        return error_;
+    }
+
+private:
+    static constexpr size_t kDepth = 16;
+    static constexpr size_t kWakeAt = 4;
+    std::mutex m_;
+    std::condition_variable not_empty_, not_full_;
+    std::deque<Datagram> q_;
+    std::vector<std::unique_ptr<char[]>> spare_;
+    bool closed_ = false;
+    bool cancelled_ = false;
+    std::optional<Error> error_;
+};
 
 class Socket {
 public:
@@ -117,12 +250,13 @@ public:
         return {};
     }
 
-    // One datagram from the kernel: waits up to the socket's receive timeout, or not at all with `wait` false. Empty
-    // span: nothing arrived. (No poll() first: on a dump that would double the system calls.)
-    Result<std::span<const char>> receive(bool wait, std::string_view what) {
+    // One datagram from the kernel into `buf` (kReceiveBuffer bytes): waits up to the socket's receive timeout, or
+    // not at all with `wait` false. Empty span: nothing arrived. (No poll() first: on a dump that would double the
+    // system calls.)
+    Result<std::span<const char>> receive_into(char* buf, bool wait, std::string_view what) {
         for (;;) {
             sockaddr_nl from{};
-            iovec iov{rx_.get(), kReceiveBuffer};
+            iovec iov{buf, kReceiveBuffer};
             msghdr msg{};
             msg.msg_name = &from;
             msg.msg_namelen = sizeof from;
@@ -134,49 +268,97 @@ public:
             if (n < 0) return fail_errno(errno, "netlink receive (" + std::string(what) + ")");
             if (msg.msg_flags & MSG_TRUNC) return fail(ENOSPC, "netlink receive (" + std::string(what) + "): datagram larger than the buffer");
             if (from.nl_pid != 0) continue;  // only the kernel talks to us
-            return std::span<const char>(rx_.get(), static_cast<size_t>(n));
+            return std::span<const char>(buf, static_cast<size_t>(n));
         }
     }
+    Result<std::span<const char>> receive(bool wait, std::string_view what) { return receive_into(rx_.get(), wait, what); }
 
     // Sends one request and hands each reply message to on_msg until NLMSG_DONE (dumps) or the ack (requests with
-    // NLM_F_ACK). on_msg returns Result<void>; its first error ends the exchange after the dump is drained.
+    // NLM_F_ACK). on_msg returns Result<void>; its first error ends the exchange once the kernel is done answering.
     template <class F>
     Result<void> talk(const nlmsghdr* req, std::string_view what, F&& on_msg) {
-        const uint32_t seq = req->nlmsg_seq;
-        const bool dump = (req->nlmsg_flags & NLM_F_DUMP) == NLM_F_DUMP;
+        Exchange x(req, what);
         if (auto s = send(req, req->nlmsg_len, what); !s) return s;
-        bool interrupted = false;
-        std::optional<Error> first;
-        for (;;) {
+        while (!x.finished) {
             auto got = receive(true, what);
             if (!got) return std::unexpected(got.error());
             if (got->empty()) return fail(ETIMEDOUT, "netlink: no answer from the kernel to " + std::string(what));
             int len = static_cast<int>(got->size());
-            for (auto* nlh = reinterpret_cast<const nlmsghdr*>(got->data()); mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
-                if (nlh->nlmsg_seq != seq || nlh->nlmsg_pid != portid_) continue;  // late answer to an earlier request
-                if (nlh->nlmsg_flags & NLM_F_DUMP_INTR) interrupted = true;
-                if (nlh->nlmsg_type == NLMSG_DONE) {
-                    int err = 0;
-                    if (mnl_nlmsg_get_payload_len(nlh) >= sizeof(int)) std::memcpy(&err, mnl_nlmsg_get_payload(nlh), sizeof err);
-                    if (err < 0) return fail_errno(-err, std::string(what));
-                    if (first) return std::unexpected(*first);
-                    if (interrupted) return fail(EINTR, std::string(what) + ": the ruleset changed during the dump");
-                    return {};
-                }
-                if (nlh->nlmsg_type == NLMSG_ERROR) {
-                    if (mnl_nlmsg_get_payload_len(nlh) < sizeof(nlmsgerr)) return fail(EPROTO, std::string(what) + ": truncated netlink error");
-                    auto* e = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(nlh));
-                    if (e->error == 0 && !dump) return first ? std::unexpected(*first) : Result<void>{};
-                    if (e->error != 0) return fail_errno(-e->error, std::string(what));
-                    continue;
-                }
-                if (first) continue;
-                if (auto r = on_msg(nlh); !r) first = r.error();
-            }
+            for (auto* nlh = reinterpret_cast<const nlmsghdr*>(got->data()); mnl_nlmsg_ok(nlh, len) && !x.finished; nlh = mnl_nlmsg_next(nlh, &len))
+                x.feed(nlh, portid_, on_msg);
         }
+        if (x.error) return std::unexpected(*x.error);
+        return {};
+    }
+
+    // Runs dump requests one after the other and hands every reply to on_msg(request index, message). The kernel
+    // fills a dump's next datagram inside recvmsg, so a thread of its own receives while this one decodes: the
+    // kernel's serializing and plumb's decoding overlap instead of adding up.
+    template <class F>
+    Result<void> pipelined(const std::vector<std::vector<char>>& requests, std::string_view what, F&& on_msg) {
+        std::vector<Exchange> xs;
+        xs.reserve(requests.size());
+        for (const auto& r : requests) xs.emplace_back(reinterpret_cast<const nlmsghdr*>(r.data()), what);
+        DatagramQueue q;
+        std::thread rx;
+        try {
+            rx = std::thread([&] { receive_all(requests, what, q); });
+        } catch (const std::system_error&) {  // no thread to be had (RLIMIT_NPROC...): one dump after the other
+            for (size_t i = 0; i < requests.size(); ++i) {
+                auto r = talk(reinterpret_cast<const nlmsghdr*>(requests[i].data()), what, [&](const nlmsghdr* m) { return on_msg(i, m); });
+                if (!r) return r;
+            }
+            return {};
+        }
+        struct Join {  // the receiver must be gone before q and xs are, however this function is left
+            DatagramQueue& q;
+            std::thread& t;
+            ~Join() {
+                q.cancel();
+                t.join();
+            }
+        } join{q, rx};
+        std::optional<Error> failure;
+        while (auto d = q.pop()) {
+            Exchange& x = xs[d->index];
+            auto deliver = [&](const nlmsghdr* m) { return on_msg(d->index, m); };
+            int len = static_cast<int>(d->len);
+            for (auto* nlh = reinterpret_cast<const nlmsghdr*>(d->buf.get()); mnl_nlmsg_ok(nlh, len) && !x.finished; nlh = mnl_nlmsg_next(nlh, &len))
+                x.feed(nlh, portid_, deliver);
+            if (x.finished && x.error && !failure) {
+                failure = x.error;
+                q.cancel();  // the receiver finishes the dump in progress and starts no other
+            }
+            q.recycle(std::move(d->buf));
+        }
+        if (auto e = q.error()) return std::unexpected(*e);
+        if (failure) return std::unexpected(*failure);
+        return {};
     }
 
 private:
+    // The receiving side of pipelined(): a dump at a time, each to its NLMSG_DONE (or error), so that the socket is
+    // ready for the next request even when the decoding side gave up.
+    void receive_all(const std::vector<std::vector<char>>& requests, std::string_view what, DatagramQueue& q) noexcept {
+        try {
+            for (size_t i = 0; i < requests.size() && !q.cancelled(); ++i) {
+                auto* req = reinterpret_cast<const nlmsghdr*>(requests[i].data());
+                if (auto s = send(req, req->nlmsg_len, what); !s) return q.close(s.error());
+                for (bool last = false; !last;) {
+                    auto buf = q.buffer();
+                    auto got = receive_into(buf.get(), true, what);
+                    if (!got) return q.close(got.error());
+                    if (got->empty()) return q.close(Error{ETIMEDOUT, "netlink: no answer from the kernel to " + std::string(what)});
+                    last = ends_exchange(*got, req->nlmsg_seq, portid_);
+                    q.push({i, std::move(buf), got->size()});
+                }
+            }
+            q.close(std::nullopt);
+        } catch (const std::exception& e) {
+            q.close(Error{ENOMEM, "netlink receive (" + std::string(what) + "): " + e.what()});
+        }
+    }
+
     explicit Socket(mnl_socket* nl)
         : nl_(nl), portid_(mnl_socket_get_portid(nl)), seq_(static_cast<uint32_t>(::time(nullptr))), rx_(std::make_unique<char[]>(kReceiveBuffer)) {}
 
@@ -291,6 +473,20 @@ uint32_t ct_len(uint32_t key, Family family) {
     }
 }
 
+// Limit units: seconds per unit, as nft names them.
+constexpr std::array<std::pair<std::string_view, uint64_t>, 5> kUnits{
+    {{"second", 1}, {"minute", 60}, {"hour", 3600}, {"day", 86400}, {"week", 604800}}};
+std::string unit_name(uint64_t seconds) {
+    for (const auto& [name, s] : kUnits)
+        if (s == seconds) return std::string(name);
+    return std::to_string(seconds);
+}
+std::optional<uint64_t> unit_seconds(std::string_view name) {
+    for (const auto& [n, s] : kUnits)
+        if (n == name) return s;
+    return std::nullopt;
+}
+
 // Multi-byte meta/ct integers the kernel keeps in host order: nft converts them to big endian (byteorder expression)
 // before an ordered comparison or an interval-set lookup, since the kernel compares registers with memcmp.
 bool host_order(const Selector& s) {
@@ -321,7 +517,7 @@ bool string_meta(const Selector& s) {
 // Reverses each `size`-byte chunk: what byteorder hton does to a host-order value on this (little-endian) machine.
 void swap_chunks(Bytes& b, uint32_t size) {
     if (size < 2 || std::endian::native == std::endian::big) return;
-    for (size_t i = 0; i + size <= b.size(); i += size) std::reverse(b.begin() + static_cast<std::ptrdiff_t>(i), b.begin() + static_cast<std::ptrdiff_t>(i + size));
+    for (size_t i = 0; i + size <= b.size(); i += size) std::reverse(b.data() + i, b.data() + i + size);
 }
 
 // Big-endian increment / decrement of a set key (interval ends are exclusive in the kernel). False on overflow.
@@ -491,10 +687,21 @@ private:
     std::array<const nlattr*, kMax + 1> a_{};
 };
 
+// A match on an anonymous set whose elements arrive after the rules (their dumps follow the rule dump).
+struct PendingLookup {
+    size_t table, chain, rule, match;  // where the match is
+    size_t set;                        // index into the reader's sets
+    uint32_t swap;                     // byteorder applied to the register before the lookup
+};
+
 class RuleDecoder {
 public:
-    RuleDecoder(Family family, const std::vector<SetInfo>& sets, const std::unordered_map<std::string, size_t>& set_index, Rule& out)
-        : family_(family), sets_(sets), set_index_(set_index), out_(out) {}
+    struct Where {
+        size_t table, chain, rule;
+    };
+    RuleDecoder(Family family, const std::vector<SetInfo>& sets, const std::unordered_map<std::string, size_t>& set_index, Rule& out,
+                Where where, std::vector<PendingLookup>& pending)
+        : family_(family), sets_(sets), set_index_(set_index), out_(out), where_(where), pending_(pending) {}
 
     // One NFTA_LIST_ELEM of NFTA_RULE_EXPRESSIONS.
     void expr(const nlattr* elem) {
@@ -519,7 +726,7 @@ public:
     }
 
     void finish() {
-        canonicalize(out_);
+        if (!deferred_) canonicalize(out_);  // otherwise once the anonymous sets' elements are in
         if (!opaque_.empty()) out_.opaque = std::move(opaque_);
     }
 
@@ -699,8 +906,8 @@ private:
         if (set.named >= 0) {
             m.set = name;
         } else {
-            m.elements = set.elements;
-            if (st->swap) swap_intervals(m.elements, st->swap);
+            pending_.push_back({where_.table, where_.chain, where_.rule, out_.matches.size(), it->second, st->swap});
+            deferred_ = true;
         }
         emit(std::move(m));
     }
@@ -748,8 +955,7 @@ private:
         Statement s{Statement::Kind::limit, {}};
         s.params.emplace_back("rate", std::to_string(e.u64(NFTA_LIMIT_RATE)));
         const uint64_t unit = e.u64(NFTA_LIMIT_UNIT);
-        std::string u = unit == 1 ? "second" : unit == 60 ? "minute" : unit == 3600 ? "hour" : unit == 86400 ? "day" : unit == 604800 ? "week" : std::to_string(unit);
-        s.params.emplace_back("unit", std::move(u));
+        s.params.emplace_back("unit", unit_name(unit));
         s.params.emplace_back("burst", std::to_string(e.u32(NFTA_LIMIT_BURST)));
         s.params.emplace_back("type", e.u32(NFTA_LIMIT_TYPE) == NFT_LIMIT_PKT_BYTES ? "bytes" : "packets");
         if (e.u32(NFTA_LIMIT_FLAGS) & NFT_LIMIT_F_INV) s.params.emplace_back("over", "1");
@@ -784,6 +990,9 @@ private:
     const std::vector<SetInfo>& sets_;
     const std::unordered_map<std::string, size_t>& set_index_;
     Rule& out_;
+    Where where_;
+    std::vector<PendingLookup>& pending_;
+    bool deferred_ = false;
     std::array<RegState, 16> regs_{};
     bool verdict_seen_ = false;
     bool unknown_seen_ = false;  // an expression plumb does not decode may have written registers
@@ -846,15 +1055,36 @@ public:
         if (auto r = tables(); !r) return std::unexpected(r.error());
         if (auto r = chains(); !r) return std::unexpected(r.error());
         if (auto r = sets(); !r) return std::unexpected(r.error());
-        for (auto& s : sets_)
-            if (auto r = elements(s); !r) return std::unexpected(r.error());
-        if (auto r = rules(); !r) return std::unexpected(r.error());
+        // The bulk, in one pipeline: every rule of every table, then the elements of each set.
+        std::vector<std::vector<char>> requests;
+        requests.reserve(1 + sets_.size());
+        requests.push_back(copy(header(NFT_MSG_GETRULE, NFPROTO_UNSPEC, NLM_F_DUMP)));
+        for (const auto& info : sets_) {
+            const Table& tab = rs_.tables[info.table];
+            SetPtr req(checked(nftnl_set_alloc()));
+            nftnl_set_set_str(req.get(), NFTNL_SET_TABLE, tab.name.c_str());
+            nftnl_set_set_str(req.get(), NFTNL_SET_NAME, info.name.c_str());
+            auto* nlh = header(NFT_MSG_GETSETELEM, static_cast<uint16_t>(tab.family), NLM_F_DUMP);
+            nftnl_set_elems_nlmsg_build_payload(nlh, req.get());
+            requests.push_back(copy(nlh));
+        }
+        std::vector<std::vector<RawElement>> raw(sets_.size());
+        auto r = sock_.pipelined(requests, "NFT_MSG_GETRULE / NFT_MSG_GETSETELEM dumps", [&](size_t i, const nlmsghdr* m) {
+            return i == 0 ? rule(m) : elements(raw[i - 1], m);
+        });
+        if (!r) return std::unexpected(r.error());
+        for (size_t i = 0; i < sets_.size(); ++i) finish_set(sets_[i], raw[i]);
+        resolve_pending();
         return std::move(rs_);
     }
 
 private:
     nlmsghdr* header(uint16_t type, uint16_t family, uint16_t flags) {
         return nftnl_nlmsg_build_hdr(tx_.data(), type, family, flags, sock_.next_seq());
+    }
+    static std::vector<char> copy(const nlmsghdr* nlh) {
+        auto* p = reinterpret_cast<const char*>(nlh);
+        return std::vector<char>(p, p + nlh->nlmsg_len);
     }
 
     static std::string key(uint32_t family, std::string_view table, std::string_view name = {}) {
@@ -954,94 +1184,97 @@ private:
         });
     }
 
-    Result<void> elements(SetInfo& info) {
-        Table& tab = rs_.tables[info.table];
-        SetPtr req(checked(nftnl_set_alloc()));
-        nftnl_set_set_str(req.get(), NFTNL_SET_TABLE, tab.name.c_str());
-        nftnl_set_set_str(req.get(), NFTNL_SET_NAME, info.name.c_str());
-        auto* nlh = header(NFT_MSG_GETSETELEM, static_cast<uint16_t>(tab.family), NLM_F_DUMP);
-        nftnl_set_elems_nlmsg_build_payload(nlh, req.get());
-        std::vector<RawElement> raw;
-        auto r = sock_.talk(nlh, "NFT_MSG_GETSETELEM dump of set " + info.name, [&](const nlmsghdr* m) -> Result<void> {
-            SetPtr s(checked(nftnl_set_alloc()));
-            if (nftnl_set_elems_nlmsg_parse(m, s.get()) < 0) return fail_errno(errno ? errno : EPROTO, "parsing set elements");
-            ElemIterPtr it(checked(nftnl_set_elems_iter_create(s.get())));
-            for (nftnl_set_elem* e = nftnl_set_elems_iter_next(it.get()); e; e = nftnl_set_elems_iter_next(it.get())) {
-                RawElement re;
-                uint32_t len = 0;
-                const void* k = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &len);
-                re.key = bytes_of(k, len);
-                if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_KEY_END)) {
-                    const void* ke = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY_END, &len);
-                    re.key_end = bytes_of(ke, len);
-                }
-                re.end = nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_FLAGS) && (nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_FLAGS) & NFT_SET_ELEM_INTERVAL_END);
-                raw.push_back(std::move(re));
+    // One NEWSETELEM message of a set's element dump.
+    static Result<void> elements(std::vector<RawElement>& raw, const nlmsghdr* m) {
+        SetPtr s(checked(nftnl_set_alloc()));
+        if (nftnl_set_elems_nlmsg_parse(m, s.get()) < 0) return fail_errno(errno ? errno : EPROTO, "parsing set elements");
+        ElemIterPtr it(checked(nftnl_set_elems_iter_create(s.get())));
+        for (nftnl_set_elem* e = nftnl_set_elems_iter_next(it.get()); e; e = nftnl_set_elems_iter_next(it.get())) {
+            RawElement re;
+            uint32_t len = 0;
+            const void* k = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &len);
+            re.key = bytes_of(k, len);
+            if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_KEY_END)) {
+                const void* ke = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY_END, &len);
+                re.key_end = bytes_of(ke, len);
             }
-            return {};
-        });
-        if (!r) return r;
-        auto elements = intervals_from(raw, info.flags & NFT_SET_INTERVAL);
-        if (info.named < 0) {
-            info.elements = std::move(elements);
-        } else {
-            // Interval sets of host-order keys hold big-endian keys (nft converts them); the model keeps host order.
-            if ((info.flags & NFT_SET_INTERVAL) && info.host_keys && (info.key_len == 2 || info.key_len == 4 || info.key_len == 8))
-                swap_intervals(elements, info.key_len);
-            tab.sets[static_cast<size_t>(info.named)].elements = std::move(elements);
+            re.end = nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_FLAGS) && (nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_FLAGS) & NFT_SET_ELEM_INTERVAL_END);
+            raw.push_back(std::move(re));
         }
         return {};
     }
 
-    Result<void> rules() {
-        auto* nlh = header(NFT_MSG_GETRULE, NFPROTO_UNSPEC, NLM_F_DUMP);
-        // Rules arrive grouped by table and chain: remember the last chain instead of looking each one up.
-        std::string last_key;
-        Chain* chain = nullptr;
-        size_t table = 0;
-        std::string k;
-        return sock_.talk(nlh, "NFT_MSG_GETRULE dump", [&](const nlmsghdr* m) -> Result<void> {
-            if (m->nlmsg_type != nft_type(NFT_MSG_NEWRULE) || mnl_nlmsg_get_payload_len(m) < sizeof(nfgenmsg)) return {};
-            const uint32_t fam = static_cast<const nfgenmsg*>(mnl_nlmsg_get_payload(m))->nfgen_family;
-            if (!known_family(fam)) return {};
-            Attrs a;
-            a.parse(mnl_nlmsg_get_payload_offset(m, sizeof(nfgenmsg)), mnl_nlmsg_get_payload_len(m) - sizeof(nfgenmsg));
-            k.clear();
-            k += static_cast<char>(fam);
-            k += a.str(NFTA_RULE_TABLE);
-            k += '\0';
-            k += a.str(NFTA_RULE_CHAIN);
-            if (!chain || k != last_key) {
-                auto it = chain_index_.find(k);
-                if (it == chain_index_.end()) return fail(EINTR, "a rule of a chain that was not listed");
-                table = it->second.first;
-                chain = &rs_.tables[table].chains[it->second.second];
-                last_key = k;
+    void finish_set(SetInfo& info, std::vector<RawElement>& raw) {
+        auto elements = intervals_from(raw, info.flags & NFT_SET_INTERVAL);
+        if (info.named < 0) {
+            info.elements = std::move(elements);
+            return;
+        }
+        // Interval sets of host-order keys hold big-endian keys (nft converts them); the model keeps host order.
+        if ((info.flags & NFT_SET_INTERVAL) && info.host_keys && (info.key_len == 2 || info.key_len == 4 || info.key_len == 8))
+            swap_intervals(elements, info.key_len);
+        rs_.tables[info.table].sets[static_cast<size_t>(info.named)].elements = std::move(elements);
+    }
+
+    // Inlines the anonymous sets into the matches that look them up, then canonicalizes those rules.
+    void resolve_pending() {
+        for (size_t i = 0; i < pending_.size();) {
+            const PendingLookup& first = pending_[i];
+            Rule& rule = rs_.tables[first.table].chains[first.chain].rules[first.rule];
+            auto same_rule = [&](const PendingLookup& p) { return p.table == first.table && p.chain == first.chain && p.rule == first.rule; };
+            for (; i < pending_.size() && same_rule(pending_[i]); ++i) {
+                Match& m = rule.matches[pending_[i].match];
+                m.elements = sets_[pending_[i].set].elements;
+                if (pending_[i].swap) swap_intervals(m.elements, pending_[i].swap);
             }
-            Rule& rule = chain->rules.emplace_back();
-            rule.handle = a.u64(NFTA_RULE_HANDLE);
-            if (a.has(NFTA_RULE_USERDATA)) rule.comment = comment_of(a.bytes(NFTA_RULE_USERDATA));
-            RuleDecoder dec(static_cast<Family>(fam), sets_, set_index_[table], rule);
-            if (const nlattr* list = a.get(NFTA_RULE_EXPRESSIONS)) {
-                auto* const begin = static_cast<const char*>(mnl_attr_get_payload(list));
-                auto* const end = begin + mnl_attr_get_payload_len(list);
-                auto each = [&](auto&& fn) {
-                    for (auto* p = begin; static_cast<size_t>(end - p) >= sizeof(nlattr);) {
-                        auto* elem = reinterpret_cast<const nlattr*>(p);
-                        if (elem->nla_len < sizeof(nlattr) || elem->nla_len > end - p) break;
-                        if ((elem->nla_type & NLA_TYPE_MASK) == NFTA_LIST_ELEM) fn(elem);
-                        p += NLA_ALIGN(elem->nla_len);
-                    }
-                };
-                // A match takes at least two expressions (a load and a comparison): one allocation for the matches.
-                size_t n = 0;
-                each([&](const nlattr*) { ++n; });
-                rule.matches.reserve(n / 2);
-                each([&](const nlattr* elem) { dec.expr(elem); });
-            }
-            dec.finish();
-            return {};
-        });
+            canonicalize(rule);
+        }
+    }
+
+    // One NEWRULE message of the rule dump. Rules arrive grouped by table and chain: the last chain is remembered
+    // instead of looked up.
+    Result<void> rule(const nlmsghdr* m) {
+        if (m->nlmsg_type != nft_type(NFT_MSG_NEWRULE) || mnl_nlmsg_get_payload_len(m) < sizeof(nfgenmsg)) return {};
+        const uint32_t fam = static_cast<const nfgenmsg*>(mnl_nlmsg_get_payload(m))->nfgen_family;
+        if (!known_family(fam)) return {};
+        Attrs a;
+        a.parse(mnl_nlmsg_get_payload_offset(m, sizeof(nfgenmsg)), mnl_nlmsg_get_payload_len(m) - sizeof(nfgenmsg));
+        key_.clear();
+        key_ += static_cast<char>(fam);
+        key_ += a.str(NFTA_RULE_TABLE);
+        key_ += '\0';
+        key_ += a.str(NFTA_RULE_CHAIN);
+        if (!chain_ || key_ != last_key_) {
+            auto it = chain_index_.find(key_);
+            if (it == chain_index_.end()) return fail(EINTR, "a rule of a chain that was not listed");
+            where_ = it->second;
+            chain_ = &rs_.tables[where_.first].chains[where_.second];
+            last_key_ = key_;
+        }
+        Rule& rule = chain_->rules.emplace_back();
+        rule.handle = a.u64(NFTA_RULE_HANDLE);
+        if (a.has(NFTA_RULE_USERDATA)) rule.comment = comment_of(a.bytes(NFTA_RULE_USERDATA));
+        const RuleDecoder::Where at{where_.first, where_.second, chain_->rules.size() - 1};
+        RuleDecoder dec(static_cast<Family>(fam), sets_, set_index_[where_.first], rule, at, pending_);
+        if (const nlattr* list = a.get(NFTA_RULE_EXPRESSIONS)) {
+            auto* const begin = static_cast<const char*>(mnl_attr_get_payload(list));
+            auto* const end = begin + mnl_attr_get_payload_len(list);
+            auto each = [&](auto&& fn) {
+                for (auto* p = begin; static_cast<size_t>(end - p) >= sizeof(nlattr);) {
+                    auto* elem = reinterpret_cast<const nlattr*>(p);
+                    if (elem->nla_len < sizeof(nlattr) || elem->nla_len > end - p) break;
+                    if ((elem->nla_type & NLA_TYPE_MASK) == NFTA_LIST_ELEM) fn(elem);
+                    p += NLA_ALIGN(elem->nla_len);
+                }
+            };
+            // A match takes at least two expressions (a load and a comparison): one allocation for the matches.
+            size_t n = 0;
+            each([&](const nlattr*) { ++n; });
+            rule.matches.reserve(n / 2);
+            each([&](const nlattr* elem) { dec.expr(elem); });
+        }
+        dec.finish();
+        return {};
     }
 
     Socket& sock_;
@@ -1051,6 +1284,11 @@ private:
     std::unordered_map<std::string, size_t> table_index_;
     std::unordered_map<std::string, std::pair<size_t, size_t>> chain_index_;
     std::vector<std::unordered_map<std::string, size_t>> set_index_;  // per table: set name -> sets_ index
+    std::vector<PendingLookup> pending_;
+    // rule(): the chain the previous rule went to
+    std::string key_, last_key_;
+    Chain* chain_ = nullptr;
+    std::pair<size_t, size_t> where_{};
 };
 
 // ---- committing
@@ -1256,8 +1494,10 @@ private:
         if (s.len == 0 || s.len > 64) return fail_invalid("selector of " + std::to_string(s.len) + " bytes");
         if (!m.mask.empty() && m.mask.size() != s.len) return fail_invalid("mask of another width than the selector");
         const bool set_op = m.op == Op::in_set || m.op == Op::not_in_set;
-        if (!set_op && m.value.size() != s.len) return fail_invalid("value of " + std::to_string(m.value.size()) + " bytes for a " + std::to_string(s.len) + "-byte selector");
-        if ((m.op == Op::range || m.op == Op::not_range) && m.value_hi.size() != s.len) return fail_invalid("range bound of another width than the selector");
+        if (!set_op && m.value.size() != s.len)
+            return fail_invalid("value of " + std::to_string(m.value.size()) + " bytes for a " + std::to_string(s.len) + "-byte selector");
+        if ((m.op == Op::range || m.op == Op::not_range) && m.value_hi.size() != s.len)
+            return fail_invalid("range bound of another width than the selector");
 
         // nft's own form of a byte-aligned prefix: a shorter payload load, or a shorter compare of an interface name.
         if ((m.op == Op::eq || m.op == Op::neq) && !m.mask.empty() && (s.kind == SelectorKind::payload || string_meta(s))) {
@@ -1439,8 +1679,7 @@ private:
                 const std::string* unit = param("unit");
                 uint64_t seconds = 1;
                 if (unit) {
-                    static const std::map<std::string_view, uint64_t> units{{"second", 1}, {"minute", 60}, {"hour", 3600}, {"day", 86400}, {"week", 604800}};
-                    if (auto it = units.find(*unit); it != units.end()) seconds = it->second;
+                    if (auto known = unit_seconds(*unit)) seconds = *known;
                     else if (auto n = parse_number(*unit, "limit unit")) seconds = *n;
                     else return std::unexpected(n.error());
                 }
@@ -1458,7 +1697,8 @@ private:
             case Statement::Kind::reject: {
                 if (auto k = known({"type", "code"}, "reject"); !k) return k;
                 const std::string* type = param("type");
-                const std::string t = type ? *type : (family_ == Family::ip || family_ == Family::ip6 ? (family_ == Family::ip ? "icmp" : "icmpv6") : "icmpx");
+                // Without a type, what nft picks for a bare `reject` in the table's family.
+                const std::string t = type ? *type : family_ == Family::ip ? "icmp" : family_ == Family::ip6 ? "icmpv6" : "icmpx";
                 uint32_t kt;
                 uint64_t code_default;
                 if (t == "icmp") kt = NFT_REJECT_ICMP_UNREACH, code_default = 3;          // port unreachable
@@ -1705,23 +1945,24 @@ std::string describe(const Change& c) {
 }
 
 Result<Ruleset> read_ruleset() {
-    auto sock = Socket::open();
-    if (!sock) return std::unexpected(sock.error());
+    auto failed = [](const Error& e) { return fail(e.code, "reading the nftables ruleset over netlink: " + e.message); };
     constexpr int kAttempts = 5;
     for (int attempt = 0; attempt < kAttempts; ++attempt) {
+        // A socket per attempt: a failed attempt may leave a dump unfinished on its socket.
+        auto sock = Socket::open();
+        if (!sock) return failed(sock.error());
         Reader reader(*sock);
         auto before = reader.generation();
-        if (!before) return std::unexpected(before.error());
+        if (!before) return failed(before.error());
         auto rs = reader.read();
-        if (!rs) {
-            if (rs.error().code == EINTR) continue;  // the ruleset changed under the dumps
-            return std::unexpected(rs.error());
-        }
         auto after = reader.generation();
-        if (!after) return std::unexpected(after.error());
-        if (*after == *before) return rs;
+        if (!after) return failed(after.error());
+        if (*after != *before) continue;  // the ruleset changed under the dumps (a vanished set fails its dump)
+        if (!rs && rs.error().code == EINTR) continue;
+        if (!rs) return failed(rs.error());
+        return rs;
     }
-    return fail(EAGAIN, "the nftables ruleset kept changing while it was read (" + std::to_string(kAttempts) + " attempts)");
+    return fail(EAGAIN, "reading the nftables ruleset over netlink: it kept changing while it was read (" + std::to_string(kAttempts) + " attempts)");
 }
 
 Result<CommitResult> commit(const std::vector<Change>& changes) {
@@ -1777,7 +2018,8 @@ Result<CommitResult> commit(const std::vector<Change>& changes) {
         }
         if (got->empty()) {
             if (batch_err) break;
-            return fail(ETIMEDOUT, "the kernel acknowledged " + std::to_string(acked) + " of " + std::to_string(expected) + " messages of the batch");
+            return fail(ETIMEDOUT, "the kernel acknowledged " + std::to_string(acked) + " of " + std::to_string(expected) +
+                                       " messages of the batch");
         }
         int len = static_cast<int>(got->size());
         for (auto* nlh = reinterpret_cast<const nlmsghdr*>(got->data()); mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
@@ -1820,7 +2062,8 @@ Result<CommitResult> commit(const std::vector<Change>& changes) {
     }
     for (size_t i = 0; i < changes.size(); ++i)
         if (handle_slot[i] != SIZE_MAX && result.rule_handles[handle_slot[i]] == 0)
-            return fail(EPROTO, "the batch was applied but the kernel did not echo the rule of change " + std::to_string(i) + " (" + describe(changes[i]) + ")");
+            return fail(EPROTO, "the batch was applied but the kernel did not echo the rule of change " + std::to_string(i) + " (" +
+                                    describe(changes[i]) + ")");
     return result;
 }
 

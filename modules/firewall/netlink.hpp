@@ -15,6 +15,7 @@ namespace plumb::firewall::nft {
 // the kernel. Anonymous sets are inlined into the matches that use them and do not appear in Table::sets; elements of
 // named interval sets keyed by a host-order type (mark, ct state, ...) are given in host order like the matches.
 // The read is consistent: it is retried when the ruleset generation changes while it runs (EAGAIN after 5 tries).
+// The rule and set element dumps are received on a short-lived helper thread while the calling thread decodes.
 // Errors carry errno (EPERM without CAP_NET_ADMIN, EPROTONOSUPPORT without nf_tables).
 Result<Ruleset> read_ruleset();
 

@@ -6,10 +6,13 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "netlink.hpp"
@@ -222,9 +225,12 @@ TEST_F(Netlink, DecodesRepresentativeRuleset) {
     };
     const std::vector<Want> want = {
         {{field("iif", Op::eq, nft::host(1, 4))}, {}, {nft::VerdictKind::accept, ""}, ""},
-        {{masked("iifname", Bytes{0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, Op::eq, nft::ifname_bytes("eth"))}, {}, {nft::VerdictKind::accept, ""}, ""},
-        {deps(F::inet, P::ip, {nft::prefix_match(*nft::field_by_name("ip saddr"), ip4(127, 0, 0, 0), 8)}), {stmt(K::counter)}, {nft::VerdictKind::drop, ""}, ""},
-        {deps(F::inet, P::ip6, {field("ip6 saddr", Op::eq, Bytes{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1})}), {}, {nft::VerdictKind::drop, ""}, ""},
+        {{masked("iifname", Bytes{0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, Op::eq, nft::ifname_bytes("eth"))},
+         {}, {nft::VerdictKind::accept, ""}, ""},
+        {deps(F::inet, P::ip, {nft::prefix_match(*nft::field_by_name("ip saddr"), ip4(127, 0, 0, 0), 8)}),
+         {stmt(K::counter)}, {nft::VerdictKind::drop, ""}, ""},
+        {deps(F::inet, P::ip6, {field("ip6 saddr", Op::eq, Bytes{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1})}),
+         {}, {nft::VerdictKind::drop, ""}, ""},
         {{masked("ct state", nft::host(6, 4), Op::neq, nft::host(0, 4))}, {}, {nft::VerdictKind::accept, ""}, ""},
         {{masked("ct state", nft::host(1, 4), Op::neq, nft::host(0, 4))}, {}, {nft::VerdictKind::drop, ""}, ""},
         {deps(F::inet, P::tcp, {field("tcp dport", Op::eq, nft::be(22, 2))}), {}, {nft::VerdictKind::accept, ""}, ""},
@@ -350,7 +356,8 @@ table inet t {
 
     EXPECT_EQ(rule(5).matches.back(), range("tcp dport", nft::be(1000, 2), nft::be(2000, 2), Op::not_range)) << dump(rule(5));
     EXPECT_EQ(rule(6).matches.back(), nft::prefix_match(*nft::field_by_name("ip saddr"), ip4(10, 0, 0, 0), 12)) << dump(rule(6));
-    EXPECT_EQ(rule(7).matches.back(), in_set("ip saddr", {{ip4(10, 0, 0, 1), {}}, {ip4(200, 0, 0, 0), ip4(255, 255, 255, 255)}})) << dump(rule(7));
+    EXPECT_EQ(rule(7).matches.back(), in_set("ip saddr", {{ip4(10, 0, 0, 1), {}}, {ip4(200, 0, 0, 0), ip4(255, 255, 255, 255)}}))
+        << dump(rule(7));
     Bytes eth_hi = nft::ifname_bytes("eth");
     std::fill(eth_hi.begin() + 3, eth_hi.end(), 0xff);
     EXPECT_EQ(only(8), in_set("iifname", {{nft::ifname_bytes("eth"), eth_hi}, {nft::ifname_bytes("lo"), {}}})) << dump(rule(8));
@@ -364,7 +371,8 @@ table inet t {
     using K = nft::Statement::Kind;
     EXPECT_EQ(rule(14).statements, (std::vector<nft::Statement>{stmt(K::log, {{"group", "2"}})})) << dump(rule(14));
     EXPECT_EQ(rule(15).statements,
-              (std::vector<nft::Statement>{stmt(K::limit, {{"rate", "10485760"}, {"unit", "second"}, {"burst", "0"}, {"type", "bytes"}, {"over", "1"}})}))
+              (std::vector<nft::Statement>{
+                  stmt(K::limit, {{"rate", "10485760"}, {"unit", "second"}, {"burst", "0"}, {"type", "bytes"}, {"over", "1"}})}))
         << dump(rule(15));
     EXPECT_EQ(rule(16).statements, (std::vector<nft::Statement>{stmt(K::reject, {{"type", "tcp-reset"}})})) << dump(rule(16));
     EXPECT_EQ(rule(17).statements, (std::vector<nft::Statement>{stmt(K::reject, {{"type", "icmpv6"}, {"code", "4"}})})) << dump(rule(17));
@@ -536,10 +544,14 @@ TEST_F(Netlink, AnonymousIntervalsAreMergedLikeNftDoes) {
     load("table inet t {\n chain c {\n }\n}\n");
     nft::Rule r;
     r.matches = deps(nft::Family::inet, nft::Proto::tcp,
-                     {in_set("tcp dport", {{nft::be(1, 2), nft::be(5, 2)}, {nft::be(6, 2), nft::be(10, 2)}, {nft::be(3, 2), nft::be(4, 2)}, {nft::be(20, 2), {}}})});
+                     {in_set("tcp dport", {{nft::be(1, 2), nft::be(5, 2)},
+                                           {nft::be(6, 2), nft::be(10, 2)},
+                                           {nft::be(3, 2), nft::be(4, 2)},
+                                           {nft::be(20, 2), {}}})});
     r.verdict.kind = nft::VerdictKind::accept;
     nft::Rule dup;
-    dup.matches = deps(nft::Family::inet, nft::Proto::tcp, {in_set("tcp dport", {{nft::be(80, 2), {}}, {nft::be(80, 2), {}}, {nft::be(443, 2), {}}})});
+    dup.matches = deps(nft::Family::inet, nft::Proto::tcp,
+                       {in_set("tcp dport", {{nft::be(80, 2), {}}, {nft::be(80, 2), {}}, {nft::be(443, 2), {}}})});
     dup.verdict.kind = nft::VerdictKind::accept;
     auto done = nft::commit({rule_change(nft::Change::Kind::add_rule, nft::Family::inet, "t", "c", r),
                              rule_change(nft::Change::Kind::add_rule, nft::Family::inet, "t", "c", dup)});
@@ -590,7 +602,8 @@ TEST_F(Netlink, CommitCreatesTablesAndEchoesHandles) {
     EXPECT_NE(listed.find("tcp dport 22 counter packets 0 bytes 0 accept # handle " + std::to_string(done->rule_handles[1])), std::string::npos)
         << listed;
     // add_table / add_chain are idempotent like `nft add`.
-    auto again = nft::commit({table_change(nft::Change::Kind::add_table, nft::Family::inet, "plumb"), chain_change(nft::Family::inet, "plumb", input)});
+    auto again = nft::commit({table_change(nft::Change::Kind::add_table, nft::Family::inet, "plumb"),
+                              chain_change(nft::Family::inet, "plumb", input)});
     EXPECT_TRUE(again.has_value()) << again.error().message;
 }
 
@@ -750,6 +763,59 @@ TEST_F(Netlink, ReadsLargeRulesetInOneDump) {
     EXPECT_EQ(r10.matches[1], in_set("tcp dport", {{nft::be(1010, 2), {}}, {nft::be(40010, 2), {}}}));
     const auto& r11 = t->chain("c")->rules[11];
     EXPECT_EQ(r11.matches.back(), nft::prefix_match(*nft::field_by_name("ip saddr"), ip4(10, 0, 11, 0), 24)) << dump(r11);
+}
+
+// Reads while another thread keeps changing the ruleset: each read either is consistent (one generation) or, after
+// its retries, fails with EAGAIN; the dump pipeline survives dumps the kernel interrupts.
+TEST_F(Netlink, ReadsStayConsistentWhileTheRulesetChanges) {
+    std::string text = "table inet big {\n chain c {\n";
+    for (int i = 0; i < 2000; ++i)
+        text += "  ip saddr 10." + std::to_string(i / 256) + "." + std::to_string(i % 256) + ".1 tcp dport " +
+                (i % 50 ? "22" : "{ 22, 80 }") + " accept\n";
+    text += " }\n}\n";
+    load(text);
+    std::atomic<bool> stop{false};
+    std::atomic<int> commits{0};
+    std::string writer_error;
+    std::thread writer([&] {
+        using K = nft::Change::Kind;
+        while (!stop) {
+            auto added = nft::commit({rule_change(K::insert_rule, nft::Family::inet, "big", "c", port_rule(9))});
+            if (!added) {
+                writer_error = added.error().message;
+                return;
+            }
+            nft::Change d = table_change(K::delete_rule, nft::Family::inet, "big");
+            d.chain = "c";
+            d.handle = added->rule_handles.at(0);
+            if (auto r = nft::commit({d}); !r) {
+                writer_error = r.error().message;
+                return;
+            }
+            ++commits;
+            // Often enough to interrupt many dumps, not so often that no read can complete in its 5 attempts.
+            std::this_thread::sleep_for(std::chrono::milliseconds(150));
+        }
+    });
+    int consistent = 0;
+    for (int i = 0; i < 30; ++i) {
+        auto rs = nft::read_ruleset();
+        if (!rs) {
+            EXPECT_EQ(rs.error().code, EAGAIN) << rs.error().message;
+            continue;
+        }
+        const nft::Table* t = rs->table(nft::Family::inet, "big");
+        ASSERT_NE(t, nullptr);
+        const size_t n = t->chain("c")->rules.size();
+        EXPECT_TRUE(n == 2000 || n == 2001) << n;
+        for (const auto& r : t->chain("c")->rules) ASSERT_TRUE(r.opaque.empty()) << dump(r);
+        ++consistent;
+    }
+    stop = true;
+    writer.join();
+    EXPECT_EQ(writer_error, "");
+    EXPECT_GT(commits.load(), 0);
+    EXPECT_GT(consistent, 0);
 }
 
 // What the kernel holds after `nft -f file`, decoded, is what the text parser makes of the file: the comparison the
