@@ -239,7 +239,45 @@ void canonicalize(Match& m) {
     std::sort(m.elements.begin(), m.elements.end());
 }
 
+namespace {
+
+// nft merges adjacent payload compares into one load (`tcp sport 1 tcp dport 2` is one 4-byte compare at transport+0,
+// `ip saddr a ip daddr b` one 8-byte compare at network+12): such a compare is split back into the catalogue fields it
+// covers, so that both spellings give the same matches. Nothing happens unless the fields tile the load exactly.
+std::vector<Match> split_merged(const Match& m) {
+    if (m.sel.kind != SelectorKind::payload || m.op != Op::eq || !m.mask.empty() || m.value.size() != m.sel.len ||
+        field_for(m.sel))
+        return {m};
+    std::vector<Match> parts;
+    uint32_t at = m.sel.offset;
+    const uint32_t end = m.sel.offset + m.sel.len;
+    while (at < end) {
+        const Field* best = nullptr;
+        for (const auto& f : fields())
+            if (f.sel.kind == m.sel.kind && f.sel.key == m.sel.key && f.sel.offset == at && at + f.sel.len <= end &&
+                (!best || f.sel.len > best->sel.len))
+                best = &f;
+        if (!best) return {m};
+        Match part;
+        part.sel = best->sel;
+        part.op = Op::eq;
+        part.value.assign(m.value.begin() + (at - m.sel.offset), m.value.begin() + (at - m.sel.offset + best->sel.len));
+        parts.push_back(std::move(part));
+        at += best->sel.len;
+    }
+    return parts;
+}
+
+}  // namespace
+
 void canonicalize(Rule& r) {
+    for (size_t i = 0; i < r.matches.size(); ++i) {
+        auto parts = split_merged(r.matches[i]);
+        if (parts.size() < 2) continue;
+        r.matches.erase(r.matches.begin() + static_cast<std::ptrdiff_t>(i));
+        r.matches.insert(r.matches.begin() + static_cast<std::ptrdiff_t>(i), parts.begin(), parts.end());
+        i += parts.size() - 1;
+    }
     for (auto& m : r.matches) canonicalize(m);
     // nft writes `udp dport 1000-2000` as [>= 1000][<= 2000] on one load; the model keeps one range match.
     for (size_t i = 0; i + 1 < r.matches.size(); ++i) {

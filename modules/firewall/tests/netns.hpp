@@ -79,4 +79,11 @@ inline bool enter_private_netns(std::string* why) {
     return state == 1;
 }
 
+// The absolute path of a system tool (tests exec without a PATH search), or "" when it is not installed.
+inline std::string find_tool(const std::string& name) {
+    for (const char* dir : {"/usr/sbin/", "/sbin/", "/usr/bin/", "/bin/"})
+        if (::access((dir + name).c_str(), X_OK) == 0) return dir + name;
+    return {};
+}
+
 }  // namespace plumb::firewall::test

@@ -13,7 +13,7 @@
 
 #include "model.hpp"
 #include "netlink.hpp"
-#include "netns.hpp"
+#include "live_env.hpp"
 #include "plumb_test.hpp"
 #include "text.hpp"
 
@@ -23,21 +23,8 @@ using plumb::test::run_process;
 
 namespace {
 
-std::string g_skip, g_nft;
-
-class LayersEnvironment : public ::testing::Environment {
-public:
-    void SetUp() override {
-        for (const char* p : {"/usr/sbin/nft", "/sbin/nft", "/usr/bin/nft"})
-            if (::access(p, X_OK) == 0) {
-                g_nft = p;
-                break;
-            }
-        if (!plumb::firewall::test::enter_private_netns(&g_skip)) return;
-        if (g_nft.empty()) g_skip = "the nft command (package nftables) is not installed";
-    }
-};
-[[maybe_unused]] ::testing::Environment* const kEnv = ::testing::AddGlobalTestEnvironment(new LayersEnvironment);
+const std::string& g_skip = plumb::firewall::test::live_skip();
+const std::string& g_nft = plumb::firewall::test::nft_path();
 
 std::string slurp(const fs::path& path) {
     std::ifstream in(path, std::ios::binary);

@@ -31,6 +31,7 @@
 #include <thread>
 #include <vector>
 
+#include "netns.hpp"
 #include "plumb_test.hpp"
 
 namespace fs = std::filesystem;
@@ -47,12 +48,8 @@ std::string g_scratch;     // overlay upper/work directories
 pid_t g_operator = -1;     // the operator process
 int g_to_operator = -1, g_from_operator = -1;
 
-// run_process execs without a PATH search.
-std::string tool(const std::string& name) {
-    for (const char* dir : {"/usr/sbin/", "/sbin/", "/usr/bin/", "/bin/"})
-        if (access((dir + name).c_str(), X_OK) == 0) return dir + name;
-    return name;
-}
+using plumb::firewall::test::find_tool;
+std::string tool(const std::string& name) { return find_tool(name); }
 
 bool ip(const std::vector<std::string>& args, std::string* err = nullptr) {
     std::vector<std::string> argv{tool("ip")};
@@ -194,8 +191,8 @@ std::string overlay(const std::string& dir) {
 
 std::string set_up() {
     if (geteuid() != 0) return "needs root (CAP_NET_ADMIN, CAP_SYS_ADMIN)";
-    if (access(tool("ip").c_str(), X_OK) != 0) return "the ip command (iproute2) is not installed";
-    if (access(tool("nft").c_str(), X_OK) != 0) return "the nft command (nftables) is not installed";
+    if (tool("ip").empty()) return "the ip command (iproute2) is not installed";
+    if (tool("nft").empty()) return "the nft command (nftables) is not installed";
     int to[2], from[2];
     if (pipe2(to, O_CLOEXEC) < 0 || pipe2(from, O_CLOEXEC) < 0) return "pipe failed";
     // The operator is forked before any thread exists.

@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "netlink.hpp"
-#include "netns.hpp"
+#include "live_env.hpp"
 #include "text.hpp"
 #include "plumb_test.hpp"
 
@@ -26,22 +26,8 @@ using nft::Op;
 
 namespace {
 
-std::string g_skip;  // why the live tests cannot run here
-std::string g_nft;   // path of the nft binary
-
-class NetnsEnvironment : public ::testing::Environment {
-public:
-    void SetUp() override {
-        for (const char* p : {"/usr/sbin/nft", "/sbin/nft", "/usr/bin/nft"})
-            if (::access(p, X_OK) == 0) {
-                g_nft = p;
-                break;
-            }
-        if (!plumb::firewall::test::enter_private_netns(&g_skip)) return;
-        if (g_nft.empty()) g_skip = "the nft command (package nftables) is not installed";
-    }
-};
-[[maybe_unused]] ::testing::Environment* const kEnv = ::testing::AddGlobalTestEnvironment(new NetnsEnvironment);
+const std::string& g_skip = plumb::firewall::test::live_skip();
+const std::string& g_nft = plumb::firewall::test::nft_path();
 
 std::string hex(const Bytes& b) {
     static const char* digits = "0123456789abcdef";
