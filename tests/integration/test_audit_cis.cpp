@@ -32,8 +32,12 @@ void compliant_image(const TempRoot& r) {
     r.copy_from("auditd/compliant");
     r.copy_from("crypto/compliant");
     r.copy_from("selinux/compliant");
+    // firewall: firewalld installed and enabled, public zone with ssh, lo in the trusted zone.
+    r.copy_from("firewall/compliant");
+    r.symlink("/usr/lib/systemd/system/firewalld.service", "/etc/systemd/system/multi-user.target.wants/firewalld.service");
     r.write("/var/lib/dpkg/status", "Package: audit\nStatus: install ok installed\nArchitecture: amd64\nVersion: 3.0.7-104.el9\n\n"
-            "Package: libselinux\nStatus: install ok installed\nArchitecture: amd64\nVersion: 3.6-1.el9\n\n");
+            "Package: libselinux\nStatus: install ok installed\nArchitecture: amd64\nVersion: 3.6-1.el9\n\n"
+            "Package: firewalld\nStatus: install ok installed\nArchitecture: all\nVersion: 1.3.4-1.el9\n\n");
     r.write("/usr/lib/systemd/system/auditd.service",
             "[Unit]\nDescription=Security Auditing Service\n[Service]\nType=forking\nExecStart=/sbin/auditd\n"
             "[Install]\nWantedBy=multi-user.target\n");
