@@ -12,6 +12,7 @@
 #include <net/if.h>
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cctype>
 #include <cstring>
@@ -349,9 +350,13 @@ ElementResult parse_element(std::string_view text, bool quoted, const ValueType&
         r.element.lo = std::move(whole.bytes);
         return r;
     }
-    // A range: try each '-' (names such as echo-request contain one, IPv6 addresses none).
+    // A range: nft's lexer splits a-b only between numbers or addresses (echo-reply-echo-request is one name).
+    auto numeric = [&](std::string_view side) {
+        return is_address(vt) || (!side.empty() && std::isdigit(static_cast<unsigned char>(side[0])));
+    };
     for (size_t dash = text.find('-', 1); dash != std::string_view::npos && dash + 1 < text.size();
          dash = text.find('-', dash + 1)) {
+        if (!numeric(text.substr(0, dash)) || !numeric(text.substr(dash + 1))) continue;
         Scalar lo = scalar_value(text.substr(0, dash), vt);
         Scalar hi = scalar_value(text.substr(dash + 1), vt);
         if (lo.got != Got::ok || hi.got != Got::ok) continue;
@@ -398,9 +403,22 @@ std::string name_or_number(std::span<const Named> names, uint64_t v) {
     return std::to_string(v);
 }
 
-std::string format_value(const Bytes& b, const ValueType& vt) {
+// `numeric`: how nft prints the ends of a range (range_expr_print() forces numeric output: no symbol names).
+std::string format_value(const Bytes& b, const ValueType& vt, bool numeric = false) {
     if (b.size() != vt.len) return hex(b);
     const uint64_t v = vt.len <= 8 ? to_number(b, vt.host_order) : 0;
+    if (numeric) {
+        switch (vt.kind) {
+            case Kind::nfproto: case Kind::l4proto: case Kind::icmp_type: case Kind::icmpv6_type: case Kind::iface_type:
+            case Kind::pkttype: return std::to_string(v);
+            case Kind::ct_state: {
+                char buf[24];
+                std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
+                return buf;
+            }
+            default: break;
+        }
+    }
     switch (vt.kind) {
         case Kind::integer: return vt.len <= 8 ? std::to_string(v) : hex(b);
         case Kind::port: return std::to_string(v);
@@ -456,7 +474,7 @@ std::string format_interval(const Interval& e, const ValueType& vt) {
         int p = prefix_of(e.lo, e.hi);
         if (p >= 0) return format_value(e.lo, vt) + "/" + std::to_string(p);
     }
-    return format_value(e.lo, vt) + "-" + format_value(e.hi, vt);
+    return format_value(e.lo, vt, true) + "-" + format_value(e.hi, vt, true);
 }
 
 std::vector<Interval> sorted_for_print(std::vector<Interval> elements, const ValueType& vt) {
@@ -564,7 +582,7 @@ bool valid_hook(Family family, std::string_view hook) {
 // newlines are tokens, and a backslash at the end of a line joins it with the next.
 
 enum class Tok : uint8_t { end, newline, semicolon, lbrace, rbrace, comma, assign, string, word, variable, setref, op,
-                           other, unterminated };
+                           other, unterminated, junk };
 
 struct Token {
     Tok kind = Tok::end;
@@ -611,13 +629,14 @@ public:
     Lexer(std::string_view src, uint32_t file, uint32_t depth) : src_(src), file_(file), depth_(depth) {}
 
     Token next() {
-        skip_blanks();
+        const bool junk = skip_blanks();
         Token t;
         t.file = file_;
         t.line = line_;
         t.col = col_;
         t.depth = depth_;
         const size_t start = pos_;
+        if (junk) return finish(t, Tok::junk, start, {});
         if (pos_ >= src_.size()) return finish(t, Tok::end, start, {});
         const char c = src_[pos_];
         switch (c) {
@@ -695,19 +714,24 @@ private:
         }
     }
 
-    void skip_blanks() {
+    // True on what nft's scanner calls junk: a comment not ended by a newline, a backslash not ending a line.
+    bool skip_blanks() {
         while (pos_ < src_.size()) {
             const char c = src_[pos_];
             if (c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v') {
                 advance(1);
-            } else if (c == '\\' && (at(1) == '\n' || (at(1) == '\r' && at(2) == '\n'))) {
-                advance(at(1) == '\n' ? 2 : 3);
+            } else if (c == '\\') {
+                if (at(1) == '\n' || (at(1) == '\r' && at(2) == '\n')) advance(at(1) == '\n' ? 2 : 3);
+                else return true;
             } else if (c == '#') {
-                while (pos_ < src_.size() && src_[pos_] != '\n') advance(1);
+                size_t eol = src_.find('\n', pos_);
+                if (eol == std::string_view::npos) return true;
+                advance(eol - pos_);
             } else {
                 break;
             }
         }
+        return false;
     }
 
     Token finish(Token t, Tok kind, size_t start, std::string_view text) const {
@@ -843,8 +867,12 @@ struct RuleCtx {
     Family family = Family::inet;
     size_t table = 0;
     Rule rule;
-    std::optional<uint8_t> nfproto;  // network protocol the rule has settled on (a dependency or the table family)
+    // What the rule has settled on so far, which decides the dependencies nft adds (and the conflicts it reports).
+    std::optional<uint8_t> nfproto;  // from a dependency, an explicit match or the table family
     std::optional<uint8_t> l4proto;
+    bool l4_set = false;      // the transport protocol was matched against a set
+    bool ll_unknown = false;  // meta iiftype pinned something other than ether: nft knows no network layer on it
+    bool ll_ether = false;    // meta iiftype ether: nft then depends on the ether type, not on meta nfproto
     bool seen_statement = false;
     bool terminal = false;  // a verdict or reject was seen
 };
@@ -871,8 +899,10 @@ public:
     Result<ParsedConfig> run(std::string_view text, const std::string& name) {
         lexers_.emplace_back(text, add_file(name, text), 1);
         scopes_.emplace_back();
-        if (!top_level() || !check_references()) return std::unexpected(*error_);
-        return std::move(out_);
+        if (top_level() && check_references()) return std::move(out_);
+        // Everything that stops the parse sets error_; should a path ever forget, still say where it stopped.
+        if (!error_) fail(last_, unsupported_.empty() ? "cannot parse this" : unsupported_);
+        return std::unexpected(*error_);
     }
 
 private:
@@ -927,6 +957,8 @@ private:
         while (ahead_.empty()) {
             Token t = raw();
             if (t.kind == Tok::unterminated) return fail(t, "unterminated string");
+            if (t.kind == Tok::junk)
+                return fail(t, "syntax error, unexpected junk (a stray backslash, or a comment without a newline at the end)");
             if (t.kind != Tok::variable) {
                 ahead_.push_back(t);
                 break;
@@ -965,15 +997,35 @@ private:
         return true;
     }
 
+    // A quoted string or a bare word (interface names, prefixes, comments).
+    bool next_text(Token& t, std::string_view what) {
+        if (!next(t)) return false;
+        if (!t.name_like()) return fail(t, "expected " + std::string(what) + ", found " + describe(t));
+        if (t.kind == Tok::word && is_keyword(t.text, false)) return fail(t, "syntax error, unexpected " + std::string(t.text));
+        return true;
+    }
+
+    // A table, chain or set name.
     bool next_name(Token& t, std::string_view what) {
         if (!next(t)) return false;
         if (!t.name_like() || t.text.empty()) return fail(t, "expected " + std::string(what) + ", found " + describe(t));
         return check_name(t);
     }
 
+    // nft's identifiers: unquoted, a letter, '_' or '.' first, then letters, digits, '/', '-', '_', '.'; no keyword.
     bool check_name(const Token& t) {
-        if (t.kind == Tok::word && is_keyword(t.text, true))
-            return fail(t, "syntax error, unexpected " + std::string(t.text) + " (a keyword: quote it to use it as a name)");
+        auto first = [](char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_' || c == '.'; };
+        auto rest = [](char c) {
+            return std::isalnum(static_cast<unsigned char>(c)) || c == '/' || c == '-' || c == '_' || c == '.';
+        };
+        // nft's scanner also hands out addresses as strings, so `chain 10.0.0.1` is a name.
+        const bool address = t.kind == Tok::word && (address_value(t.text, false).got == Got::ok ||
+                                                     address_value(t.text, true).got == Got::ok);
+        if (!address &&
+            (t.kind != Tok::word || t.text.empty() || !first(t.text[0]) || !std::all_of(t.text.begin(), t.text.end(), rest)))
+            return fail(t, "expected a name (a letter, '_' or '.' then letters, digits, '/', '-', '_', '.'), found " + describe(t));
+        if (is_keyword(t.text, true)) return fail(t, "syntax error, unexpected " + std::string(t.text) + " (a keyword)");
+        if (t.text.size() > 255) return fail(t, "name too long (at most 255 characters)", ERANGE);  // NFT_NAME_MAXLEN
         return true;
     }
 
@@ -1205,9 +1257,14 @@ private:
         if (t.is("insert")) return rule_cmd(t, true);
         if (t.is("flush")) return flush_cmd(t);
         if (t.is("delete")) return delete_cmd(t);
-        // Without a command word nft adds: `table inet t { ... }`, `chain inet t c`, `rule inet t c accept`.
+        // Without a command word nft adds: `table inet t { ... }`, `chain inet t c`, `rule inet t c accept`, and
+        // even `inet t c accept`.
         if (add_object(t, false)) return true;
         if (error_) return false;
+        if (family_word(t)) {
+            ahead_.push_front(t);
+            return rule_cmd(t, false);
+        }
         return fail(t, "unknown command '" + std::string(t.text) +
                            "' (expected table, chain, set, rule, add, create, insert, flush, delete, define or include)");
     }
@@ -1391,7 +1448,7 @@ private:
         if (!next(kw)) return false;
         if (kw.is("device")) {
             Token dev;
-            if (!next_name(dev, "a device name")) return false;
+            if (!next_text(dev, "a device name")) return false;
             h.device = std::string(dev.text);
             if (!next(kw)) return false;
         }
@@ -1905,41 +1962,37 @@ private:
     // Recognises the words that start a match; f stays null (with the rule marked unsupported) for field words
     // naming something the model does not have.
     bool field_start(const Token& t, const Field*& f) {
-        static constexpr std::pair<std::string_view, std::string_view> kPlain[] = {
-            {"iif", "iif"}, {"oif", "oif"}, {"iifname", "iifname"}, {"oifname", "oifname"}, {"mark", "meta mark"},
-            {"skuid", "meta skuid"}, {"skgid", "meta skgid"}, {"iiftype", "meta iiftype"}, {"pkttype", "meta pkttype"}};
-        for (const auto& [word, name] : kPlain)
-            if (t.text == word) return (f = &field(name)), true;
-        struct Qualified {
-            std::string_view word;
-            std::initializer_list<std::string_view> keys;
+        struct Words {
+            std::string_view first, second, field;  // second empty: one word (nft's unqualified meta keys)
         };
-        static const Qualified kQualified[] = {
-            {"meta", {"nfproto", "l4proto", "mark", "iiftype", "skuid", "skgid", "pkttype", "iif", "oif", "iifname", "oifname"}},
-            {"ip", {"saddr", "daddr", "protocol"}},
-            {"ip6", {"saddr", "daddr", "nexthdr"}},
-            {"tcp", {"sport", "dport"}},
-            {"udp", {"sport", "dport"}},
-            {"th", {"sport", "dport"}},
-            {"icmp", {"type"}},
-            {"icmpv6", {"type"}},
-            {"ct", {"state", "mark"}},
+        static constexpr Words kWords[] = {
+            {"iif", "", "iif"}, {"oif", "", "oif"}, {"iifname", "", "iifname"}, {"oifname", "", "oifname"},
+            {"mark", "", "meta mark"}, {"skuid", "", "meta skuid"}, {"skgid", "", "meta skgid"},
+            {"iiftype", "", "meta iiftype"}, {"pkttype", "", "meta pkttype"},
+            {"meta", "iif", "iif"}, {"meta", "oif", "oif"}, {"meta", "iifname", "iifname"}, {"meta", "oifname", "oifname"},
+            {"meta", "nfproto", "meta nfproto"}, {"meta", "l4proto", "meta l4proto"}, {"meta", "mark", "meta mark"},
+            {"meta", "iiftype", "meta iiftype"}, {"meta", "skuid", "meta skuid"}, {"meta", "skgid", "meta skgid"},
+            {"meta", "pkttype", "meta pkttype"},
+            {"ip", "saddr", "ip saddr"}, {"ip", "daddr", "ip daddr"}, {"ip", "protocol", "ip protocol"},
+            {"ip6", "saddr", "ip6 saddr"}, {"ip6", "daddr", "ip6 daddr"}, {"ip6", "nexthdr", "ip6 nexthdr"},
+            {"tcp", "sport", "tcp sport"}, {"tcp", "dport", "tcp dport"}, {"udp", "sport", "udp sport"},
+            {"udp", "dport", "udp dport"}, {"th", "sport", "th sport"}, {"th", "dport", "th dport"},
+            {"icmp", "type", "icmp type"}, {"icmpv6", "type", "icmpv6 type"},
+            {"ct", "state", "ct state"}, {"ct", "mark", "ct mark"},
         };
-        for (const auto& q : kQualified) {
-            if (t.text != q.word) continue;
-            Token key;
-            if (!next(key)) return true;
-            for (auto k : q.keys) {
-                if (key.text != k || key.kind != Tok::word) continue;
-                std::string name = std::string(q.word) + " " + std::string(k);
-                if (q.word == "meta" && (k == "iif" || k == "oif" || k == "iifname" || k == "oifname")) name = std::string(k);
-                f = &field(name);
-                return true;
-            }
-            unsupported(key, std::string(q.word) + " " + describe(key) + " is not modelled");
-            return true;
+        bool qualifier = false;
+        for (const auto& w : kWords) {
+            if (w.first != t.text) continue;
+            if (w.second.empty()) return (f = &field(w.field)), true;
+            qualifier = true;
         }
-        return false;
+        if (!qualifier) return false;
+        Token key;
+        if (!next(key)) return true;
+        for (const auto& w : kWords)
+            if (w.first == t.text && key.kind == Tok::word && w.second == key.text) return (f = &field(w.field)), true;
+        unsupported(key, std::string(t.text) + " " + describe(key) + " is not modelled");
+        return true;
     }
 
     bool relation(Rel& rel) {
@@ -1996,43 +2049,101 @@ private:
             return unsupported(rhs, std::string(f.name) + " followed by " + describe(rhs) + " is not modelled");
         }
         if (!add_dependencies(cx, f, at)) return false;
-        for (auto& m : built) {
-            learn(cx, f, m);
-            cx.rule.matches.push_back(std::move(m));
+        for (auto& m : built)
+            if (!learn(cx, f, m, at) || !add_port_match(cx, std::move(m), at)) return false;
+        return true;
+    }
+
+    static bool is_port_compare(const Match& m) {
+        return m.sel.kind == SelectorKind::payload && m.sel.key == NFT_PAYLOAD_TRANSPORT_HEADER && m.sel.len == 2 &&
+               (m.sel.offset == 0 || m.sel.offset == 2) && m.op == Op::eq && m.mask.empty();
+    }
+
+    // nft merges an equality compare on each port, wherever they stand in the rule, into one load of the first four
+    // transport bytes at the place of the sport compare, and lists them as sport then dport; with no transport
+    // protocol known it lists a raw @th compare.
+    bool add_port_match(RuleCtx& cx, Match m, const Token& at) {
+        auto& ms = cx.rule.matches;
+        if (is_port_compare(m)) {
+            // Two values for one port never match; which ones nft merges then is beside the point.
+            if (std::any_of(ms.begin(), ms.end(), [&](const Match& o) { return is_port_compare(o) && o.sel == m.sel; }))
+                return unsupported(at, "two equality compares on one port");
+            auto other = std::find_if(ms.begin(), ms.end(), [&](const Match& o) {
+                return is_port_compare(o) && o.sel.offset != m.sel.offset;
+            });
+            if (other != ms.end()) {
+                if (!cx.l4proto || proto_of_l4(*cx.l4proto) == Proto::none)
+                    return unsupported(at, "th sport and th dport in one rule (nft merges them into a raw @th compare)");
+                if (m.sel.offset > other->sel.offset) {
+                    ms.insert(other + 1, std::move(m));
+                } else {
+                    Match dport = std::move(*other);
+                    ms.erase(other);
+                    ms.push_back(std::move(m));
+                    ms.push_back(std::move(dport));
+                }
+                return true;
+            }
+        }
+        ms.push_back(std::move(m));
+        return true;
+    }
+
+    // What a match tells about the packet's protocols (for the dependencies of later matches). A rule that names two
+    // different protocols of one layer never matches, and nft's verdict on it depends on the spelling: opaque.
+    bool learn(RuleCtx& cx, const Field& f, const Match& m, const Token& at) {
+        if (f.name == "meta iiftype" && (m.op == Op::in_set || (m.op == Op::eq && m.mask.empty() && m.value != host(1, 2))))
+            cx.ll_unknown = true;
+        if (f.name == "meta iiftype" && m.op == Op::eq && m.mask.empty() && m.value == host(1, 2)) cx.ll_ether = true;
+        if ((f.name == "meta l4proto" || f.name == "ip protocol" || f.name == "ip6 nexthdr") && m.op == Op::in_set)
+            cx.l4_set = true;
+        if (m.op != Op::eq || !m.mask.empty() || m.value.size() != 1) return true;
+        const uint8_t v = m.value[0];
+        if (f.name == "meta nfproto") {
+            if (cx.nfproto && *cx.nfproto != v) return unsupported(at, "two different network protocols");
+            cx.nfproto = v;
+        }
+        if (f.name == "meta l4proto" || f.name == "ip protocol" || f.name == "ip6 nexthdr") {
+            if (cx.l4proto && *cx.l4proto != v) return unsupported(at, "two different transport protocols");
+            cx.l4proto = v;
         }
         return true;
     }
 
-    // What a match tells about the packet's protocols (for the dependencies of later matches).
-    static void learn(RuleCtx& cx, const Field& f, const Match& m) {
-        if (m.op != Op::eq || !m.mask.empty() || m.value.size() != 1) return;
-        if (f.name == "meta nfproto") cx.nfproto = m.value[0];
-        if (f.name == "meta l4proto" || f.name == "ip protocol" || f.name == "ip6 nexthdr") cx.l4proto = m.value[0];
-    }
-
-    bool need_nfproto(RuleCtx& cx, uint8_t v, const Token& at) {
+    // The implicit [meta nfproto == v] nft adds; `front` for a statement's dependency, which nft puts first in the rule.
+    bool need_nfproto(RuleCtx& cx, uint8_t v, const Token& at, bool front = false) {
         if (cx.nfproto == v) return true;
         if (cx.nfproto)
             return fail(at, "conflicting protocols specified: " + std::string(nfproto_word(*cx.nfproto)) + " vs. " +
                                 std::string(nfproto_word(v)));
+        if (cx.ll_unknown) return fail(at, "conflicting protocols specified: unknown vs. " + std::string(nfproto_word(v)));
+        if (cx.ll_ether) return unsupported(at, "a network protocol dependency after meta iiftype ether (nft uses the ether type)");
         cx.nfproto = v;
-        cx.rule.matches.push_back(match(field("meta nfproto"), Op::eq, host(v, 1)));
+        add_dependency(cx, match(field("meta nfproto"), Op::eq, host(v, 1)), front);
         return true;
     }
 
-    bool need_l4proto(RuleCtx& cx, uint8_t v, const Token& at) {
+    bool need_l4proto(RuleCtx& cx, uint8_t v, const Token& at, bool front = false) {
         if (cx.l4proto == v) return true;
         if (cx.l4proto)
             return fail(at, "conflicting protocols specified: " + std::string(l4_word(*cx.l4proto)) + " vs. " +
                                 std::string(l4_word(v)));
         cx.l4proto = v;
-        cx.rule.matches.push_back(match(field("meta l4proto"), Op::eq, host(v, 1)));
+        add_dependency(cx, match(field("meta l4proto"), Op::eq, host(v, 1)), front);
         return true;
+    }
+
+    static void add_dependency(RuleCtx& cx, Match m, bool front) {
+        auto& ms = cx.rule.matches;
+        ms.insert(front ? ms.begin() : ms.end(), std::move(m));
     }
 
     // The implicit matches nft puts in front of a match on `f` (model's dependencies()), skipping those the rule
     // already has.
     bool add_dependencies(RuleCtx& cx, const Field& f, const Token& at) {
+        // After `meta l4proto icmp` nft names the ports' bytes icmp fields (checksum, id), which the model does not have.
+        if (f.proto == Proto::th && cx.l4proto && (*cx.l4proto == 1 || *cx.l4proto == 58))
+            return unsupported(at, std::string(f.name) + " on an ICMP packet");
         if (f.proto == Proto::none || f.proto == Proto::th) return true;
         const bool network = f.proto == Proto::ip || f.proto == Proto::ip6 || f.proto == Proto::icmp || f.proto == Proto::icmpv6;
         if (cx.family == Family::bridge || cx.family == Family::netdev || cx.family == Family::arp) {
@@ -2040,13 +2151,25 @@ private:
             if (network || cx.family == Family::arp)
                 return unsupported(at, std::string(f.name) + " in a " + std::string(family_name(cx.family)) + " table");
         }
+        if (cx.family == Family::inet && cx.ll_unknown && network)
+            return fail(at, std::string("conflicting protocols specified: unknown vs. ") +
+                                (f.proto == Proto::ip || f.proto == Proto::icmp ? "ip" : "ip6"));
         if (cx.family == Family::ip && f.proto == Proto::ip6) return fail(at, "conflicting protocols specified: ip vs. ip6");
-        if (cx.family == Family::ip6 && (f.proto == Proto::ip || f.proto == Proto::icmp))
-            return fail(at, "conflicting protocols specified: ip6 vs. ip");
+        if (cx.family == Family::ip6 && f.proto == Proto::ip) return fail(at, "conflicting protocols specified: ip6 vs. ip");
+        // A transport protocol the rule already settled on brings its network protocol along (nft adds nothing
+        // before `icmp type` after `meta l4proto icmp`).
+        const std::optional<uint8_t> l4_needed = f.proto == Proto::tcp ? 6 : f.proto == Proto::udp ? 17
+                                                 : f.proto == Proto::icmp ? 1 : f.proto == Proto::icmpv6 ? 58
+                                                                                  : std::optional<uint8_t>{};
+        // After a set of transport protocols nft either refuses a protocol field or lists it as th.
+        if (l4_needed && cx.l4_set) return unsupported(at, std::string(f.name) + " after a set of transport protocols");
+        if (l4_needed && cx.l4proto == l4_needed) return true;
         for (const Match& d : dependencies(cx.family, f.proto)) {
             if (d.value.size() != 1) continue;
             const uint8_t v = d.value[0];
             if (d.sel == field("meta nfproto").sel) {
+                // icmp on a rule already about IPv6 (or icmpv6 on IPv4) is accepted by nft, which adds l4proto only.
+                if ((f.proto == Proto::icmp || f.proto == Proto::icmpv6) && cx.nfproto) continue;
                 if (!need_nfproto(cx, v, at)) return false;
             } else if (d.sel == field("meta l4proto").sel) {
                 if (!need_l4proto(cx, v, at)) return false;
@@ -2079,7 +2202,10 @@ private:
         if (vt.kind == Kind::ifname && t.text.size() > 1 && t.text.back() == '*' &&
             (t.text.size() < 2 || t.text[t.text.size() - 2] != '\\'))
             return wildcard_match(f, rel, t, out);
-        if (vt.kind == Kind::ct_state) return ct_state_match(f, vt, rel, t, out);
+        if (vt.kind == Kind::ct_state) {
+            ElementResult range = parse_element(t.text, t.kind == Tok::string, vt);
+            if (range.got != Got::ok || range.element.hi.empty()) return ct_state_match(f, vt, rel, t, out);
+        }
         Element e;
         if (!element(t, vt, e)) return false;
         Token comma;
@@ -2227,7 +2353,7 @@ private:
             if (!peek(t)) return false;
             if (t.is("prefix")) {
                 Token p;
-                if (!next(t) || !next_name(p, "a log prefix")) return false;
+                if (!next(t) || !next_text(p, "a log prefix")) return false;
                 if (p.text.size() > 127) return fail(p, "log prefix is too long (at most 127 characters)");
                 prefix = std::string(p.text);
             } else if (t.is("level")) {
@@ -2378,20 +2504,21 @@ private:
         } else {
             type = "icmpx", code = 1;
         }
-        const size_t before = cx.rule.matches.size();
+        if (cx.family == Family::inet && cx.ll_unknown && (type == "icmp" || type == "icmpv6"))
+            return fail(kw, "cannot infer ICMP reject variant to use: explicit value required.");
+        // nft puts the dependency a reject needs at the start of the rule.
         if (type == "icmp" || type == "icmpv6") {
             const uint8_t want = type == "icmp" ? NFPROTO_IPV4 : NFPROTO_IPV6;
             if (cx.family != Family::inet && cx.nfproto != want)
                 return fail(kw, "conflicting protocols specified: " + std::string(nfproto_word(*cx.nfproto)) + " vs. " +
                                     std::string(nfproto_word(want)));
-            if (!need_nfproto(cx, want, kw)) return false;
+            if (!need_nfproto(cx, want, kw, true)) return false;
         } else if (type == "icmpx" && cx.family != Family::inet) {
-            return unsupported(kw, "reject with icmpx outside an inet table");
+            return fail(kw, "abstracted ICMP unreachable not supported");
         } else if (type == "tcp-reset") {
-            if (!need_l4proto(cx, 6, kw)) return false;
+            if (cx.l4_set && cx.l4proto != 6) return unsupported(kw, "reject with tcp reset after a set of transport protocols");
+            if (!need_l4proto(cx, 6, kw, true)) return false;
         }
-        if (cx.rule.matches.size() != before && cx.seen_statement)
-            return unsupported(kw, "reject whose dependency nft places after an earlier statement");
         Statement s{Statement::Kind::reject, {}};
         s.params.emplace_back("type", type);
         if (type != "tcp-reset") s.params.emplace_back("code", std::to_string(code));
@@ -2403,7 +2530,8 @@ private:
 
     bool comment_stmt(RuleCtx& cx) {
         Token c;
-        if (!next_name(c, "a comment string")) return false;
+        if (!next_text(c, "a comment string")) return false;
+        if (c.text.size() > 128) return fail(c, "comment too long, 128 characters maximum allowed");
         cx.rule.comment = std::string(c.text);
         Token after;
         if (!peek(after)) return false;
@@ -2450,7 +2578,9 @@ private:
             const Table* t = out_.ruleset.table(r.family, r.table);
             if (!t) continue;  // the table went away with the rule
             if (r.chain) {
-                if (!t->chain(r.name)) return fail(r.at, "jump to chain " + r.name + ", which table " + r.table + " does not have", ENOENT);
+                const Chain* c = t->chain(r.name);
+                if (!c) return fail(r.at, "jump to chain " + r.name + ", which table " + r.table + " does not have", ENOENT);
+                if (c->hook) return fail(r.at, "jump to base chain " + r.name + " is not allowed", EOPNOTSUPP);
                 continue;
             }
             const Set* s = t->set(r.name);
@@ -2501,11 +2631,6 @@ Match narrowed(const Match& m) {
     return out;
 }
 
-bool is_dependency_candidate(const Match& m) {
-    if (m.op != Op::eq || !m.mask.empty() || m.value.size() != 1) return false;
-    return m.sel == field("meta nfproto").sel || m.sel == field("meta l4proto").sel;
-}
-
 std::string param(const Statement& s, std::string_view key) {
     for (const auto& [k, v] : s.params)
         if (k == key) return v;
@@ -2516,12 +2641,6 @@ bool has_param(const Statement& s, std::string_view key) {
     return std::any_of(s.params.begin(), s.params.end(), [&](const auto& p) { return p.first == key; });
 }
 
-const Statement* reject_of(const Rule& r) {
-    for (const auto& s : r.statements)
-        if (s.kind == Statement::Kind::reject) return &s;
-    return nullptr;
-}
-
 Proto implied_after(Proto implied, const Match& m) {
     if (m.op != Op::eq || !m.mask.empty() || m.value.size() != 1) return implied;
     if (m.sel == field("meta l4proto").sel || m.sel == field("ip protocol").sel || m.sel == field("ip6 nexthdr").sel)
@@ -2529,29 +2648,59 @@ Proto implied_after(Proto implied, const Match& m) {
     return implied;
 }
 
-// nft leaves out a dependency match when what follows implies it: the block of meta nfproto / l4proto compares right
-// before a match on a protocol that needs them, or before the reject statement that needed them (in an inet table
-// `reject with tcp reset` keeps its `meta l4proto tcp`, in ip and ip6 tables it does not).
-bool implied_dependency(const Rule& r, size_t i, Family family, Proto implied) {
-    if (!is_dependency_candidate(r.matches[i])) return false;
-    size_t j = i;
-    while (j < r.matches.size() && is_dependency_candidate(r.matches[j])) implied = implied_after(implied, r.matches[j++]);
-    const Match& m = r.matches[i];
-    if (j < r.matches.size()) {
-        const Field* f = field_for(r.matches[j].sel, implied);
-        if (!f) return false;
-        for (const Match& d : dependencies(family, f->proto))
-            if (d == m) return true;
-        return false;
+// The matches `nft list` leaves out, as netlink_delinearize (nft 1.0.6) finds them: it remembers one protocol match
+// per layer (pdeps[base + 1]: meta iiftype for the link layer, meta nfproto for the network layer, meta l4proto or, in
+// ip/ip6 tables, ip protocol / ip6 nexthdr for the transport layer) and drops it when a later match on the layer it
+// selects makes it redundant, however many other matches stand in between.
+std::vector<bool> hidden_matches(const Rule& r, Family family) {
+    enum : int { kNone = 0, kLl = 1, kNet = 2, kTransport = 3 };
+    std::array<std::optional<size_t>, 5> pdeps{};
+    std::vector<bool> hidden(r.matches.size(), false);
+    auto release = [&](int base) {
+        if (!pdeps[base]) return;
+        hidden[*pdeps[base]] = true;
+        pdeps[base].reset();
+    };
+    // meta_may_dependency_kill(): a remembered nfproto goes only when the l4proto implies it (icmp: ipv4, icmpv6: ipv6).
+    auto meta_may_kill = [&](const Match& m) {
+        if (!pdeps[kNet]) return true;
+        const Match& dep = r.matches[*pdeps[kNet]];
+        if (dep.sel.kind != SelectorKind::meta || dep.sel.key != NFT_META_NFPROTO || dep.value.size() != 1) return false;
+        if (m.sel.key != NFT_META_L4PROTO) return true;
+        const uint8_t nf = dep.value[0], l4 = m.value[0];
+        if (l4 != 1 && l4 != 58) return false;
+        return !((nf == NFPROTO_IPV4 && l4 == 58) || (nf == NFPROTO_IPV6 && l4 == 1));
+    };
+    const bool mixed = family == Family::inet || family == Family::bridge || family == Family::netdev;
+    for (size_t i = 0; i < r.matches.size(); ++i) {
+        const Match& m = r.matches[i];
+        const bool value_eq = m.op == Op::eq && m.mask.empty() && !m.value.empty();
+        if (m.sel.kind == SelectorKind::meta) {
+            int base;
+            if (m.sel.key == NFT_META_IIFTYPE) base = kNone;
+            else if (m.sel.key == NFT_META_NFPROTO) base = kLl;
+            else if (m.sel.key == NFT_META_L4PROTO) base = kNet;
+            else continue;
+            if (!value_eq) continue;
+            if (base != kNone && pdeps[base] && meta_may_kill(m)) release(base);
+            pdeps[base + 1] = i;
+            continue;
+        }
+        if (m.sel.kind != SelectorKind::payload) continue;
+        const int base = m.sel.key == NFT_PAYLOAD_NETWORK_HEADER ? kNet : m.sel.key == NFT_PAYLOAD_TRANSPORT_HEADER ? kTransport : kLl;
+        // In inet, bridge and netdev tables a network-header dependency (ip protocol) is kept.
+        if (pdeps[base] && !(mixed && r.matches[*pdeps[base]].sel.kind == SelectorKind::payload)) release(base);
+        const bool protocol_field = m.sel == field("ip protocol").sel || m.sel == field("ip6 nexthdr").sel;
+        if (value_eq && protocol_field) pdeps[base + 1] = i;
     }
-    const Statement* rej = reject_of(r);
-    if (!rej) return false;
-    const std::string type = param(*rej, "type");
-    if (m.sel == field("meta nfproto").sel && family == Family::inet)
-        return (type == "icmp" && m.value[0] == NFPROTO_IPV4) || (type == "icmpv6" && m.value[0] == NFPROTO_IPV6);
-    if (m.sel == field("meta l4proto").sel && (family == Family::ip || family == Family::ip6))
-        return type == "tcp-reset" && m.value[0] == 6;
-    return false;
+    // Any statement other than a match resets the tracking (rule_maybe_reset_payload_deps()): only a reject that comes
+    // first among the statements can still make a dependency redundant.
+    if (!r.statements.empty() && r.statements.front().kind == Statement::Kind::reject) {
+        const std::string type = param(r.statements.front(), "type");
+        if ((family == Family::ip || family == Family::ip6) && type == "tcp-reset") release(kTransport);
+        if (family == Family::inet && type != "icmpx") release(kNet);
+    }
+    return hidden;
 }
 
 std::string_view rel_text(Op op) {
@@ -2591,7 +2740,7 @@ std::string print_match(const Match& m, const Field& f) {
             return s + set_elements_text(m.elements, vt, false);
         case Op::range:
         case Op::not_range:
-            return s + std::string(rel_text(m.op)) + format_value(m.value, vt) + "-" + format_value(m.value_hi, vt);
+            return s + std::string(rel_text(m.op)) + format_value(m.value, vt, true) + "-" + format_value(m.value_hi, vt, true);
         default: break;
     }
     if (m.mask.empty()) {
@@ -2742,14 +2891,14 @@ std::string print_rule(const Rule& rule, Family family) {
         if (s.kind == Statement::Kind::other) return "# rule with a " + param(s, "expr") + " expression, not modelled";
     Rule narrow = rule;
     for (auto& m : narrow.matches) m = narrowed(m);
+    const std::vector<bool> hidden = hidden_matches(narrow, family);
     std::vector<std::string> parts;
     Proto implied = Proto::none;
     for (size_t i = 0; i < narrow.matches.size(); ++i) {
         const Match& m = narrow.matches[i];
-        const bool hidden = implied_dependency(narrow, i, family, implied);
         const Field* f = field_for(m.sel, implied);
         implied = implied_after(implied, m);
-        if (hidden) continue;
+        if (hidden[i]) continue;
         if (!f) return "# rule with a match plumb cannot name";
         parts.push_back(print_match(m, *f));
     }

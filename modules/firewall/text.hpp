@@ -33,11 +33,15 @@ struct ParseOptions {
 };
 
 // Parses `path` (read through `source`, so inside the configured root), following `include` directives up to a depth
-// of 16 files. Supports the declarative `table { ... }` form and the add/create/insert/flush/delete command forms,
-// `define`/`redefine`/`undefine` variables, comments and line continuations. Statements the model does not cover
-// become opaque rules (Rule::opaque holds the source text, the reason is in `notes`). Syntax errors and what nft
-// itself would refuse (unknown family, bad address, conflicting protocols, a jump to a chain that does not exist) are
-// EINVAL "FILE:LINE:COL: what was expected"; a missing file ENOENT, includes nested too deeply ELOOP.
+// of 16 files. Supports the declarative `table { ... }` form and the add/create/insert/flush/delete command forms
+// (the add word is optional, as in nft), `define`/`redefine`/`undefine` variables, comments and line continuations.
+// Rules come out as nft would send them to the kernel: implicit dependency matches included, port compares in the
+// order nft merges them. Statements the model does not cover become opaque rules (Rule::opaque holds the source
+// text, the reason is in `notes`). What nft itself refuses fails with "FILE:LINE:COL: what was expected": EINVAL for
+// syntax errors, unknown families, bad values, keywords used as names, conflicting protocols; ENOENT for a missing
+// file, table, chain or set (jump targets and @set lookups included); EEXIST for create on an existing object;
+// EOPNOTSUPP for a jump to a base chain; ERANGE for a name over 255 characters; E2BIG for a variable that expands
+// too far; ELOOP for includes nested too deeply.
 Result<ParsedConfig> parse_config(FileSource& source, const std::string& path, const ParseOptions& options = {});
 // The same on text in memory; `include` directives are not followed (each one adds a note).
 Result<ParsedConfig> parse_text(std::string_view text, const std::string& name);
