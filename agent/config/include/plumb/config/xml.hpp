@@ -22,7 +22,7 @@
 namespace plumb::config::xml {
 
 struct DocDeleter {
-    void operator()(xmlDoc* d) const { xmlFreeDoc(d); }
+    void operator()(xmlDoc* d) const;  // libxml2 is loaded on first use (xml.cpp)
 };
 using Doc = std::unique_ptr<xmlDoc, DocDeleter>;
 
