@@ -182,4 +182,46 @@ TEST(AuditCis, ShippedBaselineValidates) {
     }
 }
 
+
+// sfi: Azure Linux secure defaults. Its own rules say where they come from; the rules it shares with cis are
+// imported, so the cis-compliant image passes those and fails only what SFI adds (FIPS, a stricter firewall).
+TEST(AuditSfi, ShippedBaselineImportsCisAndSaysWhereEachRuleComesFrom) {
+    auto res = run_plumb({"baseline", "validate", plumb::test::source_dir() + "/baselines/sfi.json"});
+    EXPECT_EQ(res.exit_code, 0) << res.err;
+    auto rules = run_plumb({"rules", "--baseline", "sfi", "--format", "json"});
+    ASSERT_EQ(rules.exit_code, 0) << rules.err;
+    auto j = nlohmann::json::parse(rules.out);
+    EXPECT_EQ(j["baseline"]["id"], "sfi");
+    size_t own = 0, imported = 0;
+    for (const auto& rule : j["rules"]) {
+        const std::string id = rule["id"];
+        if (id.starts_with("sfi_")) {
+            ++own;
+            EXPECT_TRUE(rule["references"].contains("sfi")) << id;
+        } else {
+            ++imported;
+            EXPECT_TRUE(rule["references"].contains("cis")) << id;
+        }
+    }
+    EXPECT_EQ(own, 10u);
+    EXPECT_GE(imported, 60u);
+}
+
+TEST(AuditSfi, CisCompliantImageFailsOnlyWhatSfiAdds) {
+    TempRoot r;
+    compliant_image(r);
+    auto j = audit_json(r, {"--baseline", "sfi"}, 2);
+    EXPECT_EQ(j["baseline"]["id"], "sfi");
+    auto results = by_id(j);
+    for (const auto& [id, res] : results) {
+        if (!id.starts_with("sfi_")) EXPECT_EQ(res["status"], "pass") << res.dump(2);
+    }
+    EXPECT_EQ(results["sfi_firewalld_nftables_backend"]["status"], "pass");
+    EXPECT_EQ(results["sfi_firewalld_default_zone"]["status"], "pass");
+    EXPECT_EQ(results["sfi_firewalld_deny_inbound"]["status"], "pass") << results["sfi_firewalld_deny_inbound"].dump(2);
+    EXPECT_EQ(results["sfi_firewall_running"]["status"], "notapplicable");  // an image: nothing runs
+    EXPECT_EQ(results["sfi_fips_kernel_argument"]["status"], "fail");
+    EXPECT_EQ(results["sfi_crypto_policy_fips"]["status"], "fail");
+}
+
 }  // namespace
