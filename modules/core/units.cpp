@@ -27,6 +27,7 @@
 #include "core.hpp"
 #include "plumb/config/ini.hpp"
 #include "plumb/lazy_library.hpp"
+#include "plumb/sdbus.hpp"
 
 namespace plumb::core {
 
@@ -263,62 +264,17 @@ private:
     FileSource& fs_;
 };
 
-// libsystemd is needed only to ask a running systemd: loaded on first use, not at every start-up.
-struct SdBusApi {
-    PLUMB_LAZY_FN(sd_bus_new);
-    PLUMB_LAZY_FN(sd_bus_set_address);
-    PLUMB_LAZY_FN(sd_bus_set_bus_client);
-    PLUMB_LAZY_FN(sd_bus_start);
-    PLUMB_LAZY_FN(sd_bus_open_system);
-    PLUMB_LAZY_FN(sd_bus_unref);
-    PLUMB_LAZY_FN(sd_bus_set_method_call_timeout);
-    PLUMB_LAZY_FN(sd_bus_call_method);
-    PLUMB_LAZY_FN(sd_bus_error_has_names_sentinel);
-    PLUMB_LAZY_FN(sd_bus_error_free);
-    PLUMB_LAZY_FN(sd_bus_message_read);
-    PLUMB_LAZY_FN(sd_bus_message_unref);
-    PLUMB_LAZY_FN(sd_bus_flush_close_unref);
-};
-
-sdk::LazyLibrary<SdBusApi> sdbus_library("libsystemd.so.0", [](auto& lib, SdBusApi& a) {
-    return lib.bind(a.sd_bus_new, "sd_bus_new") && lib.bind(a.sd_bus_set_address, "sd_bus_set_address") &&
-           lib.bind(a.sd_bus_set_bus_client, "sd_bus_set_bus_client") && lib.bind(a.sd_bus_start, "sd_bus_start") &&
-           lib.bind(a.sd_bus_open_system, "sd_bus_open_system") && lib.bind(a.sd_bus_unref, "sd_bus_unref") &&
-           lib.bind(a.sd_bus_set_method_call_timeout, "sd_bus_set_method_call_timeout") &&
-           lib.bind(a.sd_bus_call_method, "sd_bus_call_method") &&
-           lib.bind(a.sd_bus_error_has_names_sentinel, "sd_bus_error_has_names_sentinel") &&
-           lib.bind(a.sd_bus_error_free, "sd_bus_error_free") && lib.bind(a.sd_bus_message_read, "sd_bus_message_read") &&
-           lib.bind(a.sd_bus_message_unref, "sd_bus_message_unref") &&
-           lib.bind(a.sd_bus_flush_close_unref, "sd_bus_flush_close_unref");
-});
 
 }  // namespace
 
 Result<Core::BusState> Core::bus_unit_file_state(const std::string& unit) {
-    auto lib = sdbus_library.get();
-    if (!lib) return std::unexpected(lib.error());
-    const SdBusApi& b = **lib;
     if (!bus_) {
-        sd_bus* bus = nullptr;
-        int rc;
-        const char* address = secure_getenv("PLUMB_SYSTEM_BUS_ADDRESS");
-        if (address && *address) {
-            bus_address_ = address;
-            rc = b.sd_bus_new(&bus);
-            if (rc >= 0) rc = b.sd_bus_set_address(bus, address);
-            if (rc >= 0) rc = b.sd_bus_set_bus_client(bus, 1);
-            if (rc >= 0) rc = b.sd_bus_start(bus);
-        } else {
-            bus_address_ = "the system bus";
-            rc = b.sd_bus_open_system(&bus);
-        }
-        if (rc < 0) {
-            b.sd_bus_unref(bus);
-            return fail_errno(-rc, "connecting to " + bus_address_);
-        }
-        b.sd_bus_set_method_call_timeout(bus, 10 * 1000 * 1000);
-        bus_ = bus;
+        auto c = sdk::connect_system_bus(10 * 1000 * 1000);
+        if (!c) return std::unexpected(c.error());
+        bus_ = c->bus;
+        bus_address_ = c->address;
     }
+    const sdk::SdBusApi& b = sdk::sdbus();
     sd_bus_error error = SD_BUS_ERROR_NULL;
     sd_bus_message* reply = nullptr;
     int rc = b.sd_bus_call_method(bus_, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
@@ -342,7 +298,7 @@ Result<Core::BusState> Core::bus_unit_file_state(const std::string& unit) {
 }
 
 Core::~Core() {
-    if (bus_) (*sdbus_library.get())->sd_bus_flush_close_unref(bus_);  // bus_ exists only if the library loaded
+    if (bus_) sdk::sdbus().sd_bus_flush_close_unref(bus_);  // bus_ exists only if the library loaded
 }
 
 plumb_status Core::unit_state(const nlohmann::json& args, sdk::Reporter& r) {

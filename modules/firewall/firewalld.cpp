@@ -13,6 +13,7 @@
 #include "plumb/config/text.hpp"
 #include "plumb/config/xml.hpp"
 #include "plumb/lazy_library.hpp"
+#include "plumb/sdbus.hpp"
 
 namespace plumb::firewall::firewalld {
 
@@ -573,43 +574,8 @@ constexpr const char* kFirewalldPath = "/org/fedoraproject/FirewallD1";
 constexpr const char* kZoneInterface = "org.fedoraproject.FirewallD1.zone";
 constexpr uint64_t kTimeoutUsec = 25ULL * 1000 * 1000;
 
-struct SdBusApi {
-    PLUMB_LAZY_FN(sd_bus_new);
-    PLUMB_LAZY_FN(sd_bus_set_address);
-    PLUMB_LAZY_FN(sd_bus_set_bus_client);
-    PLUMB_LAZY_FN(sd_bus_start);
-    PLUMB_LAZY_FN(sd_bus_open_system);
-    PLUMB_LAZY_FN(sd_bus_unref);
-    PLUMB_LAZY_FN(sd_bus_flush_close_unref);
-    PLUMB_LAZY_FN(sd_bus_set_method_call_timeout);
-    PLUMB_LAZY_FN(sd_bus_call_method);
-    PLUMB_LAZY_FN(sd_bus_get_property_string);
-    PLUMB_LAZY_FN(sd_bus_error_free);
-    PLUMB_LAZY_FN(sd_bus_message_read);
-    PLUMB_LAZY_FN(sd_bus_message_read_strv);
-    PLUMB_LAZY_FN(sd_bus_message_enter_container);
-    PLUMB_LAZY_FN(sd_bus_message_exit_container);
-    PLUMB_LAZY_FN(sd_bus_message_at_end);
-    PLUMB_LAZY_FN(sd_bus_message_unref);
-};
-
-sdk::LazyLibrary<SdBusApi> sdbus_library("libsystemd.so.0", [](auto& lib, SdBusApi& a) {
-    return lib.bind(a.sd_bus_new, "sd_bus_new") && lib.bind(a.sd_bus_set_address, "sd_bus_set_address") &&
-           lib.bind(a.sd_bus_set_bus_client, "sd_bus_set_bus_client") && lib.bind(a.sd_bus_start, "sd_bus_start") &&
-           lib.bind(a.sd_bus_open_system, "sd_bus_open_system") && lib.bind(a.sd_bus_unref, "sd_bus_unref") &&
-           lib.bind(a.sd_bus_flush_close_unref, "sd_bus_flush_close_unref") &&
-           lib.bind(a.sd_bus_set_method_call_timeout, "sd_bus_set_method_call_timeout") &&
-           lib.bind(a.sd_bus_call_method, "sd_bus_call_method") &&
-           lib.bind(a.sd_bus_get_property_string, "sd_bus_get_property_string") &&
-           lib.bind(a.sd_bus_error_free, "sd_bus_error_free") && lib.bind(a.sd_bus_message_read, "sd_bus_message_read") &&
-           lib.bind(a.sd_bus_message_read_strv, "sd_bus_message_read_strv") &&
-           lib.bind(a.sd_bus_message_enter_container, "sd_bus_message_enter_container") &&
-           lib.bind(a.sd_bus_message_exit_container, "sd_bus_message_exit_container") &&
-           lib.bind(a.sd_bus_message_at_end, "sd_bus_message_at_end") &&
-           lib.bind(a.sd_bus_message_unref, "sd_bus_message_unref");
-});
-
-const SdBusApi& api() { return **sdbus_library.get(); }  // only after connect() succeeded
+using sdk::SdBusApi;
+const SdBusApi& api() { return sdk::sdbus(); }  // only after connect() succeeded
 
 std::string bus_error_text(sd_bus_error& e, int rc) {
     std::string s = e.name ? std::string(e.name) + (e.message ? std::string(": ") + e.message : "") : std::strerror(-rc);
@@ -643,30 +609,11 @@ Result<std::vector<std::string>> read_strv(sd_bus_message* m, const std::string&
 }  // namespace
 
 Result<std::unique_ptr<Bus>> Bus::connect() {
-    auto lib = sdbus_library.get();
-    if (!lib) return std::unexpected(lib.error());
-    const SdBusApi& b = **lib;
+    auto c = sdk::connect_system_bus(kTimeoutUsec);
+    if (!c) return std::unexpected(c.error());
     std::unique_ptr<Bus> bus(new Bus());
-    sd_bus* raw = nullptr;
-    int rc;
-    const char* address = secure_getenv("PLUMB_SYSTEM_BUS_ADDRESS");
-    if (address && *address) {
-        bus->address_ = address;
-        if (auto guid = bus->address_.find(",guid="); guid != std::string::npos) bus->address_.erase(guid);  // for messages
-        rc = b.sd_bus_new(&raw);
-        if (rc >= 0) rc = b.sd_bus_set_address(raw, address);  // the full address, guid included
-        if (rc >= 0) rc = b.sd_bus_set_bus_client(raw, 1);
-        if (rc >= 0) rc = b.sd_bus_start(raw);
-    } else {
-        bus->address_ = "the system bus";
-        rc = b.sd_bus_open_system(&raw);
-    }
-    if (rc < 0) {
-        b.sd_bus_unref(raw);
-        return fail_errno(-rc, "connecting to " + bus->address_);
-    }
-    b.sd_bus_set_method_call_timeout(raw, kTimeoutUsec);
-    bus->bus_ = raw;
+    bus->bus_ = c->bus;
+    bus->address_ = c->address;
     return bus;
 }
 
