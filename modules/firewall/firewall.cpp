@@ -77,6 +77,10 @@ public:
 private:
     // The ruleset the checks look at: the kernel's on a running system, the boot-time file's offline.
     const plumb::Result<nft::Ruleset>& current();
+    // What the probe and structural checks need: every table and chain (hook, policy) with the rules of the chains the
+    // input and output hooks reach (nft::read_ruleset(scope)); the full current() when that was read already, and
+    // offline. decide() on input/output gives the same answer on it as on current().
+    const plumb::Result<nft::Ruleset>& probe_view();
     // `current()` with the changes this run has planned so far (remediations build on each other): the engine
     // reopens instances after each planned file change, so the batches planned before are read back from it.
     plumb::Result<nft::Ruleset*> planned(Planner& p);
@@ -96,6 +100,7 @@ private:
     plumb_status decision_check(const nft::Packet& probe, nft::Fate wanted, const std::string& what, Reporter& r);
 
     std::optional<plumb::Result<nft::Ruleset>> current_;
+    std::optional<plumb::Result<nft::Ruleset>> scoped_;  // live only: probe_view()'s scoped read
     std::optional<nft::Ruleset> planned_;
     std::optional<fw::BootFile> boot_file_;
     std::optional<plumb::Result<nft::ParsedConfig>> boot_config_;
@@ -135,6 +140,16 @@ const plumb::Result<nft::Ruleset>& Firewall::current() {
     return *current_;
 }
 
+const plumb::Result<nft::Ruleset>& Firewall::probe_view() {
+    if (current_ || !host().is_live()) return current();
+    if (!scoped_) {
+        auto rs = nft::read_ruleset(nft::ReadScope{{"input", "output"}});
+        if (rs) scoped_ = std::move(rs->ruleset);
+        else scoped_ = std::unexpected(rs.error());
+    }
+    return *scoped_;
+}
+
 plumb::Result<nft::Ruleset*> Firewall::planned(Planner& p) {
     if (!planned_) {
         const auto& cur = current();
@@ -156,7 +171,7 @@ plumb::Result<nft::Ruleset*> Firewall::planned(Planner& p) {
 // ---- checks
 
 plumb_status Firewall::table(const json& args, Reporter& r) {
-    const auto& rs = current();
+    const auto& rs = probe_view();
     if (!rs) return r.error("nft_unreadable", rs.error().message);
     auto w = where_of(args);
     if (rs->table(w.family, w.table)) return r.pass("nft_table_present", "table " + table_text(w) + " exists in " + source_name());
@@ -164,7 +179,7 @@ plumb_status Firewall::table(const json& args, Reporter& r) {
 }
 
 plumb_status Firewall::base_chains(const json& args, Reporter& r) {
-    const auto& rs = current();
+    const auto& rs = probe_view();
     if (!rs) return r.error("nft_unreadable", rs.error().message);
     auto w = where_of(args);
     const nft::Table* t = rs->table(w.family, w.table);
@@ -185,7 +200,7 @@ plumb_status Firewall::base_chains(const json& args, Reporter& r) {
 }
 
 plumb_status Firewall::policy(const json& args, Reporter& r) {
-    const auto& rs = current();
+    const auto& rs = probe_view();
     if (!rs) return r.error("nft_unreadable", rs.error().message);
     auto w = where_of(args);
     const nft::Table* t = rs->table(w.family, w.table);
@@ -213,7 +228,7 @@ plumb_status Firewall::policy(const json& args, Reporter& r) {
 }
 
 plumb_status Firewall::decision_check(const nft::Packet& probe, nft::Fate wanted, const std::string& what, Reporter& r) {
-    const auto& rs = current();
+    const auto& rs = probe_view();
     if (!rs) return r.error("nft_unreadable", rs.error().message);
     nft::Decision d = nft::decide(*rs, probe);
     std::string text = what + " (" + probe.describe() + ") is " + nft::describe_fate(d.fate) + " by " + source_name() + ": " + d.by;
@@ -438,6 +453,7 @@ int Firewall::apply_live(const std::string& name, const json& payload, Reporter&
         return -done.error().code;
     }
     current_.reset();
+    scoped_.reset();
     planned_.reset();
     return 0;
 }

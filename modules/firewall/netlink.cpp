@@ -1059,15 +1059,7 @@ public:
         std::vector<std::vector<char>> requests;
         requests.reserve(1 + sets_.size());
         requests.push_back(copy(header(NFT_MSG_GETRULE, NFPROTO_UNSPEC, NLM_F_DUMP)));
-        for (const auto& info : sets_) {
-            const Table& tab = rs_.tables[info.table];
-            SetPtr req(checked(nftnl_set_alloc()));
-            nftnl_set_set_str(req.get(), NFTNL_SET_TABLE, tab.name.c_str());
-            nftnl_set_set_str(req.get(), NFTNL_SET_NAME, info.name.c_str());
-            auto* nlh = header(NFT_MSG_GETSETELEM, static_cast<uint16_t>(tab.family), NLM_F_DUMP);
-            nftnl_set_elems_nlmsg_build_payload(nlh, req.get());
-            requests.push_back(copy(nlh));
-        }
+        for (auto& r : set_element_requests()) requests.push_back(std::move(r));
         std::vector<std::vector<RawElement>> raw(sets_.size());
         auto r = sock_.pipelined(requests, "NFT_MSG_GETRULE / NFT_MSG_GETSETELEM dumps", [&](size_t i, const nlmsghdr* m) {
             return i == 0 ? rule(m) : elements(raw[i - 1], m);
@@ -1078,7 +1070,91 @@ public:
         return std::move(rs_);
     }
 
+    // Tables, chains and sets as read() gets them, then the rules of the chains `hooks` reaches, in waves: the base
+    // chains of type filter on those hooks, then the chains their rules jump or goto that were not dumped yet, and so
+    // on. Each wave is one pipeline of per-chain dumps (the first also carries the set element dumps). Returns the
+    // chains whose rules were read.
+    Result<std::vector<ChainRef>> read_scoped(const std::vector<std::string>& hooks) {
+        if (auto r = tables(); !r) return std::unexpected(r.error());
+        if (auto r = chains(); !r) return std::unexpected(r.error());
+        if (auto r = sets(); !r) return std::unexpected(r.error());
+        using Where = std::pair<size_t, size_t>;  // table, chain indexes
+        std::vector<Where> wave;
+        std::vector<std::vector<bool>> queued(rs_.tables.size());
+        for (size_t ti = 0; ti < rs_.tables.size(); ++ti) {
+            const Table& tab = rs_.tables[ti];
+            queued[ti].assign(tab.chains.size(), false);
+            for (size_t ci = 0; ci < tab.chains.size(); ++ci) {
+                const auto& h = tab.chains[ci].hook;
+                if (h && h->type == "filter" && std::find(hooks.begin(), hooks.end(), h->hook) != hooks.end()) {
+                    wave.emplace_back(ti, ci);
+                    queued[ti][ci] = true;
+                }
+            }
+        }
+        std::vector<std::vector<char>> element_requests = set_element_requests();
+        std::vector<std::vector<RawElement>> raw(sets_.size());
+        std::vector<ChainRef> read;
+        while (!wave.empty() || !element_requests.empty()) {
+            std::vector<std::vector<char>> requests;
+            requests.reserve(wave.size() + element_requests.size());
+            for (auto [ti, ci] : wave) {
+                const Table& tab = rs_.tables[ti];
+                RulePtr req(checked(nftnl_rule_alloc()));
+                nftnl_rule_set_str(req.get(), NFTNL_RULE_TABLE, tab.name.c_str());
+                nftnl_rule_set_str(req.get(), NFTNL_RULE_CHAIN, tab.chains[ci].name.c_str());
+                auto* nlh = header(NFT_MSG_GETRULE, static_cast<uint16_t>(tab.family), NLM_F_DUMP);
+                nftnl_rule_nlmsg_build_payload(nlh, req.get());
+                requests.push_back(copy(nlh));
+            }
+            const size_t rule_dumps = requests.size();
+            for (auto& r : element_requests) requests.push_back(std::move(r));
+            element_requests.clear();
+            auto r = sock_.pipelined(requests, "NFT_MSG_GETRULE (per chain) / NFT_MSG_GETSETELEM dumps", [&](size_t i, const nlmsghdr* m) {
+                return i < rule_dumps ? rule(m) : elements(raw[i - rule_dumps], m);
+            });
+            if (!r) return std::unexpected(r.error());
+            std::vector<Where> next;
+            for (auto [ti, ci] : wave) {
+                const Table& tab = rs_.tables[ti];
+                read.push_back({tab.family, tab.name, tab.chains[ci].name});
+                for (const Rule& rule : tab.chains[ci].rules) {
+                    if (rule.verdict.chain.empty()) continue;
+                    auto it = chain_index_.find(key(static_cast<uint32_t>(tab.family), tab.name, rule.verdict.chain));
+                    if (it == chain_index_.end()) return fail(EINTR, "a jump to a chain that was not listed");
+                    auto [tj, cj] = it->second;
+                    if (!queued[tj][cj]) {
+                        queued[tj][cj] = true;
+                        next.emplace_back(tj, cj);
+                    }
+                }
+            }
+            wave = std::move(next);
+        }
+        for (size_t i = 0; i < sets_.size(); ++i) finish_set(sets_[i], raw[i]);
+        resolve_pending();
+        std::sort(read.begin(), read.end());
+        return read;
+    }
+
+    Ruleset take() { return std::move(rs_); }
+
 private:
+    std::vector<std::vector<char>> set_element_requests() {
+        std::vector<std::vector<char>> requests;
+        requests.reserve(sets_.size());
+        for (const auto& info : sets_) {
+            const Table& tab = rs_.tables[info.table];
+            SetPtr req(checked(nftnl_set_alloc()));
+            nftnl_set_set_str(req.get(), NFTNL_SET_TABLE, tab.name.c_str());
+            nftnl_set_set_str(req.get(), NFTNL_SET_NAME, info.name.c_str());
+            auto* nlh = header(NFT_MSG_GETSETELEM, static_cast<uint16_t>(tab.family), NLM_F_DUMP);
+            nftnl_set_elems_nlmsg_build_payload(nlh, req.get());
+            requests.push_back(copy(nlh));
+        }
+        return requests;
+    }
+
     nlmsghdr* header(uint16_t type, uint16_t family, uint16_t flags) {
         return nftnl_nlmsg_build_hdr(tx_.data(), type, family, flags, sock_.next_seq());
     }
@@ -1944,7 +2020,11 @@ std::string describe(const Change& c) {
     return s;
 }
 
-Result<Ruleset> read_ruleset() {
+namespace {
+
+// Runs `read(reader)` on a fresh socket between two NFT_MSG_GETGEN, until both give the same generation.
+template <class F>
+auto consistent_read(F&& read) -> decltype(read(std::declval<Reader&>())) {
     auto failed = [](const Error& e) { return fail(e.code, "reading the nftables ruleset over netlink: " + e.message); };
     constexpr int kAttempts = 5;
     for (int attempt = 0; attempt < kAttempts; ++attempt) {
@@ -1954,7 +2034,7 @@ Result<Ruleset> read_ruleset() {
         Reader reader(*sock);
         auto before = reader.generation();
         if (!before) return failed(before.error());
-        auto rs = reader.read();
+        auto rs = read(reader);
         auto after = reader.generation();
         if (!after) return failed(after.error());
         if (*after != *before) continue;  // the ruleset changed under the dumps (a vanished set fails its dump)
@@ -1963,6 +2043,24 @@ Result<Ruleset> read_ruleset() {
         return rs;
     }
     return fail(EAGAIN, "reading the nftables ruleset over netlink: it kept changing while it was read (" + std::to_string(kAttempts) + " attempts)");
+}
+
+}  // namespace
+
+Result<Ruleset> read_ruleset() {
+    return consistent_read([](Reader& reader) { return reader.read(); });
+}
+
+bool ScopedRuleset::rules_read(Family family, std::string_view table, std::string_view chain) const {
+    return std::binary_search(chains_read.begin(), chains_read.end(), ChainRef{family, std::string(table), std::string(chain)});
+}
+
+Result<ScopedRuleset> read_ruleset(const ReadScope& scope) {
+    return consistent_read([&](Reader& reader) -> Result<ScopedRuleset> {
+        auto chains = reader.read_scoped(scope.hooks);
+        if (!chains) return std::unexpected(chains.error());
+        return ScopedRuleset{reader.take(), std::move(*chains)};
+    });
 }
 
 Result<CommitResult> commit(const std::vector<Change>& changes) {

@@ -19,6 +19,35 @@ namespace plumb::firewall::nft {
 // Errors carry errno (EPERM without CAP_NET_ADMIN, EPROTONOSUPPORT without nf_tables).
 Result<Ruleset> read_ruleset();
 
+// What a scoped read dumps rules for: the base chains of type filter on these hooks (in every table and family) and
+// the regular chains reachable from them through jump/goto, transitively. Empty hooks: no rules at all.
+struct ReadScope {
+    std::vector<std::string> hooks;  // "input", "output", ...
+};
+
+// A chain by family, table and name.
+struct ChainRef {
+    Family family = Family::inet;
+    std::string table;
+    std::string chain;
+    auto operator<=>(const ChainRef&) const = default;
+};
+
+struct ScopedRuleset {
+    // Every table, chain (hook, policy) and set (with elements), as read_ruleset() gives them; rules only in the chains
+    // of chains_read. Every other chain has an empty rule list, whatever the kernel holds.
+    Ruleset ruleset;
+    std::vector<ChainRef> chains_read;  // sorted
+    bool rules_read(Family family, std::string_view table, std::string_view chain) const;
+};
+
+// read_ruleset() with rules only for the chains `scope` reaches (what the probe checks on those hooks look at):
+// tables, chains and sets are dumped as by the full read, then the rules chain by chain (a dump per chain, naming
+// table and chain), following jump/goto targets until no new chain is reached. Consistent like the full read (one
+// generation: checked before and after, retried, EAGAIN after 5 attempts). decide() on a hook of the scope gives the
+// same answer on the result as on the full read.
+Result<ScopedRuleset> read_ruleset(const ReadScope& scope);
+
 // One change of a batch.
 struct Change {
     enum class Kind : uint8_t { add_table, add_chain, set_policy, add_rule, insert_rule, delete_rule, delete_chain, delete_table };

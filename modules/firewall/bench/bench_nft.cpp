@@ -1,13 +1,16 @@
 // Times read_ruleset() and the probe-packet checks on a large ruleset, in a network namespace of its own (the host's ruleset is never touched).
 //
-//   plumb_bench_nft [--rules N] [--runs R] [--batch B] [--nft PATH]
+//   plumb_bench_nft [--rules N] [--runs R] [--batch B] [--nft PATH] [--all-input]
 //
-// Builds an inet table of N rules (default 10000) in a realistic mix: ip/ip6 source and destination prefixes,
+// Builds an inet table of N rules (default 10000; 2/3 in the input chain, 1/3 in forward, or all in input with
+// --all-input, the worst case of the scoped read) in a realistic mix: ip/ip6 source and destination prefixes,
 // tcp/udp destination ports, ct state, iifname, counters, log/limit, anonymous sets (every 25th rule) and lookups in
 // named sets (every 100th rule, when nft is there to create the sets: commit() has no set changes). It loads them
 // through commit() in batches of B rules (default 2000), then times R reads (default 20) and prints the median and
 // minimum wall time, the CPU time per read (user: decoding; sys: mostly the kernel serializing the dumps) and the peak
-// RSS (getrusage ru_maxrss; RSS before the reads is printed too).
+// RSS (getrusage ru_maxrss; RSS before the reads is printed too). Each run times the full read_ruleset() and, right
+// after it (interleaved, so that the noise of the machine hits both alike), the scoped read {input, output} the probe
+// checks use; the 12 probe walks run on both and must agree.
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -38,10 +41,11 @@ struct Options {
     size_t runs = 20;
     size_t batch = 2000;
     std::string nft_path = "/usr/sbin/nft";
+    bool all_input = false;
 };
 
 [[noreturn]] void usage(const char* why) {
-    std::fprintf(stderr, "plumb_bench_nft: %s\nusage: plumb_bench_nft [--rules N] [--runs R] [--batch B] [--nft PATH]\n", why);
+    std::fprintf(stderr, "plumb_bench_nft: %s\nusage: plumb_bench_nft [--rules N] [--runs R] [--batch B] [--nft PATH] [--all-input]\n", why);
     std::exit(1);
 }
 
@@ -64,6 +68,7 @@ Options parse(int argc, char** argv) {
         else if (a == "--runs") o.runs = count();
         else if (a == "--batch") o.batch = count();
         else if (a == "--nft") o.nft_path = value();
+        else if (a == "--all-input") o.all_input = true;
         else usage(("unknown argument " + a).c_str());
     }
     return o;
@@ -298,7 +303,7 @@ int main(int argc, char** argv) {
         std::vector<nft::Change> changes;
         for (size_t i = first; i < std::min(opt.rules, first + opt.batch); ++i) {
             nft::Change c = base(K::add_rule);
-            c.chain = i % 3 == 2 ? "forward" : "input";
+            c.chain = !opt.all_input && i % 3 == 2 ? "forward" : "input";
             c.rule = make_rule(i, named_sets);
             changes.push_back(std::move(c));
         }
@@ -329,49 +334,90 @@ int main(int argc, char** argv) {
     check = {};
     const long rss_before_kb = max_rss_kb();
 
-    std::vector<double> times, check_times, totals;
-    size_t accepted = 0;
-    const auto cpu0 = cpu_ms();
+    // The checks of the cis/sfi nftables rules: the probe packets of nft_loopback, nft_established,
+    // nft_management_port and the lockout guard, in both families, on input and output. Returns a bit per probe.
+    auto probe_walks = [](const nft::Ruleset& rs) {
+        unsigned accepted = 0, bit = 0;
+        for (nft::Family f : {nft::Family::ip, nft::Family::ip6}) {
+            for (const auto& probe : {nft::probe_loopback(f), nft::probe_forged_loopback(f), nft::probe_established(f), nft::probe_new_tcp(f, 22)})
+                accepted |= (nft::decide(rs, probe).fate == nft::Fate::accept ? 1u : 0u) << bit++;
+            for (const auto& probe : {nft::probe_reply_out(f, 22), nft::probe_loopback_out(f)})
+                accepted |= (nft::decide(rs, probe, "output").fate == nft::Fate::accept ? 1u : 0u) << bit++;
+        }
+        return accepted;
+    };
+    const nft::ReadScope scope{{"input", "output"}};
+    std::vector<double> times, check_times, totals, s_times, s_check_times, s_totals;
+    double s_user = 0, s_sys = 0, f_user = 0, f_sys = 0;
+    size_t accepted = 0, s_rules = 0;
     for (size_t run = 0; run < opt.runs; ++run) {
+        auto c0 = cpu_ms();
         auto t0 = std::chrono::steady_clock::now();
         auto rs = nft::read_ruleset();
         const double ms = ms_since(t0);
+        auto c1 = cpu_ms();
+        f_user += c1.first - c0.first;
+        f_sys += c1.second - c0.second;
         if (!rs) {
             std::fprintf(stderr, "plumb_bench_nft: read_ruleset: %s\n", rs.error().message.c_str());
             return 1;
         }
         times.push_back(ms);
-        // The checks of the cis/sfi nftables rules: the probe packets of nft_loopback, nft_established,
-        // nft_management_port and the lockout guard, in both families, on input and output.
         auto t1 = std::chrono::steady_clock::now();
-        for (nft::Family f : {nft::Family::ip, nft::Family::ip6}) {
-            for (const auto& probe : {nft::probe_loopback(f), nft::probe_forged_loopback(f), nft::probe_established(f), nft::probe_new_tcp(f, 22)})
-                accepted += nft::decide(*rs, probe).fate == nft::Fate::accept;
-            for (const auto& probe : {nft::probe_reply_out(f, 22), nft::probe_loopback_out(f)})
-                accepted += nft::decide(*rs, probe, "output").fate == nft::Fate::accept;
-        }
+        const unsigned full_bits = probe_walks(*rs);
+        accepted += static_cast<size_t>(__builtin_popcount(full_bits));
         check_times.push_back(ms_since(t1));
         totals.push_back(ms_since(t0));
+        rs = {};
+
+        c0 = cpu_ms();
+        auto u0 = std::chrono::steady_clock::now();
+        auto srs = nft::read_ruleset(scope);
+        const double sms = ms_since(u0);
+        c1 = cpu_ms();
+        s_user += c1.first - c0.first;
+        s_sys += c1.second - c0.second;
+        if (!srs) {
+            std::fprintf(stderr, "plumb_bench_nft: read_ruleset(scope): %s\n", srs.error().message.c_str());
+            return 1;
+        }
+        s_times.push_back(sms);
+        auto u1 = std::chrono::steady_clock::now();
+        const unsigned scoped_bits = probe_walks(srs->ruleset);
+        s_check_times.push_back(ms_since(u1));
+        s_totals.push_back(ms_since(u0));
+        if (scoped_bits != full_bits) {
+            std::fprintf(stderr, "plumb_bench_nft: the probe walks disagree between the full read (%#x) and the scoped read (%#x)\n", full_bits,
+                         scoped_bits);
+            return 1;
+        }
+        s_rules = 0;
+        for (const auto& t : srs->ruleset.tables)
+            for (const auto& c : t.chains) s_rules += c.rules.size();
     }
-    const auto cpu1 = cpu_ms();
-    std::sort(times.begin(), times.end());
-    std::sort(check_times.begin(), check_times.end());
-    std::sort(totals.begin(), totals.end());
-    std::printf("rules=%zu named_sets=%s opaque=%zu load_ms=%.1f\n", rules, named_sets ? "yes" : "no", opaque, load_ms);
-    std::printf("read_ruleset runs=%zu wall_ms median=%.2f min=%.2f max=%.2f\n", times.size(), times[times.size() / 2], times.front(), times.back());
-    std::printf("read_ruleset cpu_ms_per_run user=%.2f sys=%.2f\n", (cpu1.first - cpu0.first) / static_cast<double>(opt.runs),
-                (cpu1.second - cpu0.second) / static_cast<double>(opt.runs));
-    std::printf("checks (12 probe walks) wall_ms median=%.2f min=%.2f; accepted probes per run=%zu\n", check_times[check_times.size() / 2],
-                check_times.front(), accepted / opt.runs);
-    std::printf("read+check wall_ms median=%.2f min=%.2f max=%.2f\n", totals[totals.size() / 2], totals.front(), totals.back());
+    for (auto* v : {&times, &check_times, &totals, &s_times, &s_check_times, &s_totals}) std::sort(v->begin(), v->end());
+    auto med = [](const std::vector<double>& v) { return v[v.size() / 2]; };
+    const double runs = static_cast<double>(opt.runs);
+    std::printf("rules=%zu layout=%s named_sets=%s opaque=%zu load_ms=%.1f\n", rules, opt.all_input ? "all-input" : "input2/3+forward1/3",
+                named_sets ? "yes" : "no", opaque, load_ms);
+    std::printf("full read_ruleset() runs=%zu wall_ms median=%.2f min=%.2f max=%.2f\n", times.size(), med(times), times.front(), times.back());
+    std::printf("full read_ruleset() cpu_ms_per_run user=%.2f sys=%.2f\n", f_user / runs, f_sys / runs);
+    std::printf("full checks (12 probe walks) wall_ms median=%.2f min=%.2f; accepted probes per run=%zu\n", med(check_times), check_times.front(),
+                accepted / opt.runs);
+    std::printf("full read+check wall_ms median=%.2f min=%.2f max=%.2f\n", med(totals), totals.front(), totals.back());
+    std::printf("scoped read_ruleset({input,output}) rules_read=%zu wall_ms median=%.2f min=%.2f max=%.2f\n", s_rules, med(s_times), s_times.front(),
+                s_times.back());
+    std::printf("scoped cpu_ms_per_run user=%.2f sys=%.2f\n", s_user / runs, s_sys / runs);
+    std::printf("scoped checks (12 probe walks) wall_ms median=%.2f min=%.2f\n", med(s_check_times), s_check_times.front());
+    std::printf("scoped read+check wall_ms median=%.2f min=%.2f max=%.2f\n", med(s_totals), s_totals.front(), s_totals.back());
     std::vector<double> nft_times;
     for (size_t run = 0; run < std::min<size_t>(opt.runs, 10); ++run)
         if (double ms = nft_list_ms(opt.nft_path); ms >= 0) nft_times.push_back(ms);
     std::sort(nft_times.begin(), nft_times.end());
     if (!nft_times.empty())
-        std::printf("nft list ruleset (process, for comparison) runs=%zu wall_ms median=%.2f min=%.2f; ratio read+check/nft=%.2f\n",
+        std::printf("nft list ruleset (process, for comparison) runs=%zu wall_ms median=%.2f min=%.2f; ratio scoped read+check/nft=%.2f\n",
                     nft_times.size(), nft_times[nft_times.size() / 2], nft_times.front(),
-                    totals[totals.size() / 2] / nft_times[nft_times.size() / 2]);
+                    s_totals[s_totals.size() / 2] / nft_times[nft_times.size() / 2]);
     std::printf("rss_mb before_reads=%.1f peak=%.1f\n", static_cast<double>(rss_before_kb) / 1024.0, static_cast<double>(max_rss_kb()) / 1024.0);
     return 0;
 }
