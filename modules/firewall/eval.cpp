@@ -1,6 +1,7 @@
 #include "eval.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 
 #include <arpa/inet.h>
@@ -25,105 +26,159 @@ std::string address_text(const Bytes& b) {
     return buf;
 }
 
-// Header bytes plumb knows for the probe; any other offset is unknown (nullopt), never invented.
-std::optional<Bytes> slice(const Bytes& header, const std::vector<std::pair<uint32_t, uint32_t>>& known, uint32_t off, uint32_t len) {
-    for (auto [start, size] : known)
-        if (off >= start && off + len <= start + size) return Bytes(header.begin() + off, header.begin() + off + len);
-    return std::nullopt;
+// The bytes of one probe packet that rules can load, laid out once per walk so that evaluating a match allocates
+// nothing (a check walks every rule of the hook's chains for each probe). Header bytes plumb does not set are not
+// "known": a load that touches them is unknown, never an invented value.
+struct ProbeBytes {
+    struct Area {
+        std::array<uint8_t, 40> bytes{};
+        std::array<std::pair<uint8_t, uint8_t>, 2> known{};  // (start, size); size 0 = unused
+    };
+    Area network, transport;
+    std::array<uint8_t, 16> ifname{};
+    uint32_t ifindex = 0, nfproto = 0, l4proto = 0, ct_state = 0, mark = 0;
+    uint16_t iftype = 0;
+    bool output = false;
+
+    ProbeBytes(const Packet& p, bool out) : output(out) {
+        std::memcpy(ifname.data(), p.iifname.data(), std::min<size_t>(p.iifname.size(), 15));
+        ifindex = p.iif;
+        nfproto = p.nfproto == Family::ip6 ? NFPROTO_IPV6 : NFPROTO_IPV4;
+        l4proto = p.l4proto;
+        ct_state = p.ct_state;
+        mark = p.mark;
+        iftype = p.iifname == "lo" ? 772 : 1;  // ARPHRD_LOOPBACK / ARPHRD_ETHER
+        if (p.nfproto == Family::ip6) {
+            network.bytes[6] = p.l4proto;
+            std::copy(p.saddr.begin(), p.saddr.end(), network.bytes.begin() + 8);
+            std::copy(p.daddr.begin(), p.daddr.end(), network.bytes.begin() + 24);
+            network.known = {{{6, 1}, {8, 32}}};
+        } else {
+            network.bytes[9] = p.l4proto;
+            std::copy(p.saddr.begin(), p.saddr.end(), network.bytes.begin() + 12);
+            std::copy(p.daddr.begin(), p.daddr.end(), network.bytes.begin() + 16);
+            network.known = {{{9, 1}, {12, 8}}};
+        }
+        if (p.l4proto == 6 || p.l4proto == 17) {
+            transport.bytes[0] = static_cast<uint8_t>(p.sport >> 8), transport.bytes[1] = static_cast<uint8_t>(p.sport);
+            transport.bytes[2] = static_cast<uint8_t>(p.dport >> 8), transport.bytes[3] = static_cast<uint8_t>(p.dport);
+            transport.known = {{{0, 4}, {0, 0}}};
+        } else if (p.l4proto == 1 || p.l4proto == 58) {
+            transport.bytes[0] = p.icmp_type, transport.bytes[1] = p.icmp_code;
+            transport.known = {{{0, 2}, {0, 0}}};
+        }
+    }
+};
+
+// A register's content for one match.
+struct Reg {
+    enum class State : uint8_t { value, absent, unknown } state = State::unknown;
+    uint8_t n = 0;
+    std::array<uint8_t, 40> b{};
+};
+
+Reg host_value(uint32_t v, size_t len) {
+    Reg r;
+    r.state = Reg::State::value;
+    r.n = static_cast<uint8_t>(len);
+    if (len == 1) r.b[0] = static_cast<uint8_t>(v);
+    else if (len == 2) { uint16_t x = static_cast<uint16_t>(v); std::memcpy(r.b.data(), &x, 2); }
+    else { std::memcpy(r.b.data(), &v, 4); }
+    return r;
+}
+
+Reg bytes_value(const uint8_t* p, size_t len) {
+    Reg r;
+    r.state = Reg::State::value;
+    r.n = static_cast<uint8_t>(len);
+    std::memcpy(r.b.data(), p, len);
+    return r;
+}
+
+Reg slice(const ProbeBytes::Area& a, uint32_t off, uint32_t len) {
+    for (auto [start, size] : a.known)
+        if (size && off >= start && off + len <= static_cast<uint32_t>(start) + size && len <= a.bytes.size())
+            return bytes_value(a.bytes.data() + off, len);
+    return {};
 }
 
 // Values for the fields the kernel has no value for on this hook (meta oif on input): the expression breaks and the
 // rule does not match.
-const Bytes kAbsent{};
+Reg absent() {
+    Reg r;
+    r.state = Reg::State::absent;
+    return r;
+}
 
-std::optional<Bytes> value_of(const Selector& sel, const Packet& p, bool output) {
+Reg value_of(const Selector& sel, const ProbeBytes& p) {
     switch (sel.kind) {
         case SelectorKind::meta:
             switch (sel.key) {
-                case NFT_META_IIF: return output ? kAbsent : host(p.iif, 4);
-                case NFT_META_IIFNAME: return output ? kAbsent : ifname_bytes(p.iifname);
-                case NFT_META_OIF: return output ? host(p.iif, 4) : kAbsent;
-                case NFT_META_OIFNAME: return output ? ifname_bytes(p.iifname) : kAbsent;
-                case NFT_META_NFPROTO: return host(p.nfproto == Family::ip6 ? NFPROTO_IPV6 : NFPROTO_IPV4, 1);
-                case NFT_META_L4PROTO: return host(p.l4proto, 1);
-                case NFT_META_MARK: return host(p.mark, 4);
-                case NFT_META_IIFTYPE: return host(p.iifname == "lo" ? 772 : 1, 2);  // ARPHRD_LOOPBACK / ARPHRD_ETHER
-                case NFT_META_PKTTYPE: return host(0, 1);                           // PACKET_HOST
-                default: return std::nullopt;
+                case NFT_META_IIF: return p.output ? absent() : host_value(p.ifindex, 4);
+                case NFT_META_IIFNAME: return p.output ? absent() : bytes_value(p.ifname.data(), 16);
+                case NFT_META_OIF: return p.output ? host_value(p.ifindex, 4) : absent();
+                case NFT_META_OIFNAME: return p.output ? bytes_value(p.ifname.data(), 16) : absent();
+                case NFT_META_NFPROTO: return host_value(p.nfproto, 1);
+                case NFT_META_L4PROTO: return host_value(p.l4proto, 1);
+                case NFT_META_MARK: return host_value(p.mark, 4);
+                case NFT_META_IIFTYPE: return host_value(p.iftype, 2);
+                case NFT_META_PKTTYPE: return host_value(0, 1);  // PACKET_HOST
+                default: return {};
             }
         case SelectorKind::ct:
-            if (sel.key == NFT_CT_STATE) return host(p.ct_state, 4);
-            return std::nullopt;
+            if (sel.key == NFT_CT_STATE) return host_value(p.ct_state, 4);
+            return {};
         case SelectorKind::payload:
-            if (sel.key == NFT_PAYLOAD_NETWORK_HEADER) {
-                if (p.nfproto == Family::ip6) {
-                    Bytes h(40, 0);
-                    h[6] = p.l4proto;
-                    std::copy(p.saddr.begin(), p.saddr.end(), h.begin() + 8);
-                    std::copy(p.daddr.begin(), p.daddr.end(), h.begin() + 24);
-                    return slice(h, {{6, 1}, {8, 32}}, sel.offset, sel.len);
-                }
-                Bytes h(20, 0);
-                h[9] = p.l4proto;
-                std::copy(p.saddr.begin(), p.saddr.end(), h.begin() + 12);
-                std::copy(p.daddr.begin(), p.daddr.end(), h.begin() + 16);
-                return slice(h, {{9, 1}, {12, 8}}, sel.offset, sel.len);
-            }
-            if (sel.key == NFT_PAYLOAD_TRANSPORT_HEADER) {
-                if (p.l4proto == 6 || p.l4proto == 17) {
-                    Bytes h = be(p.sport, 2);
-                    Bytes d = be(p.dport, 2);
-                    h.insert(h.end(), d.begin(), d.end());
-                    return slice(h, {{0, 4}}, sel.offset, sel.len);
-                }
-                if (p.l4proto == 1 || p.l4proto == 58) return slice(Bytes{p.icmp_type, p.icmp_code}, {{0, 2}}, sel.offset, sel.len);
-            }
-            return std::nullopt;
+            if (sel.key == NFT_PAYLOAD_NETWORK_HEADER) return slice(p.network, sel.offset, sel.len);
+            if (sel.key == NFT_PAYLOAD_TRANSPORT_HEADER) return slice(p.transport, sel.offset, sel.len);
+            return {};
     }
-    return std::nullopt;
+    return {};
 }
 
-int compare(const Bytes& a, const Bytes& b) {
-    const size_t n = std::min(a.size(), b.size());
-    int c = n ? std::memcmp(a.data(), b.data(), n) : 0;
+int compare(const uint8_t* a, size_t an, const Bytes& b) {
+    const size_t n = std::min(an, b.size());
+    int c = n ? std::memcmp(a, b.data(), n) : 0;
     if (c != 0) return c;
-    return a.size() < b.size() ? -1 : a.size() > b.size() ? 1 : 0;
+    return an < b.size() ? -1 : an > b.size() ? 1 : 0;
 }
 
-bool in_elements(const Bytes& v, const std::vector<Interval>& elements) {
+bool in_elements(const uint8_t* v, size_t n, const std::vector<Interval>& elements) {
     for (const auto& e : elements) {
-        if (e.hi.empty() ? compare(v, e.lo) == 0 : compare(v, e.lo) >= 0 && compare(v, e.hi) <= 0) return true;
+        if (e.hi.empty() ? compare(v, n, e.lo) == 0 : compare(v, n, e.lo) >= 0 && compare(v, n, e.hi) <= 0) return true;
     }
     return false;
 }
 
 enum class Tri : uint8_t { no, yes, unknown };
 
-Tri holds(const Match& m, const Packet& p, const Table& t, bool output) {
-    auto v = value_of(m.sel, p, output);
-    if (!v) return Tri::unknown;
-    if (v->empty()) return Tri::no;
+Tri holds(const Match& m, const ProbeBytes& p, const Table& t) {
+    Reg v = value_of(m.sel, p);
+    if (v.state == Reg::State::unknown) return Tri::unknown;
+    if (v.state == Reg::State::absent) return Tri::no;
     if (!m.mask.empty())
-        for (size_t i = 0; i < v->size() && i < m.mask.size(); ++i) (*v)[i] &= m.mask[i];
+        for (size_t i = 0; i < v.n && i < m.mask.size(); ++i) v.b[i] &= m.mask[i];
+    const uint8_t* d = v.b.data();
+    const size_t n = v.n;
     auto yes = [](bool b) { return b ? Tri::yes : Tri::no; };
     switch (m.op) {
-        case Op::eq: return yes(compare(*v, m.value) == 0);
-        case Op::neq: return yes(compare(*v, m.value) != 0);
-        case Op::lt: return yes(compare(*v, m.value) < 0);
-        case Op::lte: return yes(compare(*v, m.value) <= 0);
-        case Op::gt: return yes(compare(*v, m.value) > 0);
-        case Op::gte: return yes(compare(*v, m.value) >= 0);
-        case Op::range: return yes(compare(*v, m.value) >= 0 && compare(*v, m.value_hi) <= 0);
-        case Op::not_range: return yes(!(compare(*v, m.value) >= 0 && compare(*v, m.value_hi) <= 0));
+        case Op::eq: return yes(compare(d, n, m.value) == 0);
+        case Op::neq: return yes(compare(d, n, m.value) != 0);
+        case Op::lt: return yes(compare(d, n, m.value) < 0);
+        case Op::lte: return yes(compare(d, n, m.value) <= 0);
+        case Op::gt: return yes(compare(d, n, m.value) > 0);
+        case Op::gte: return yes(compare(d, n, m.value) >= 0);
+        case Op::range: return yes(compare(d, n, m.value) >= 0 && compare(d, n, m.value_hi) <= 0);
+        case Op::not_range: return yes(!(compare(d, n, m.value) >= 0 && compare(d, n, m.value_hi) <= 0));
         case Op::in_set:
         case Op::not_in_set: {
             bool in;
             if (!m.set.empty()) {
                 const Set* s = t.set(m.set);
                 if (!s) return Tri::unknown;
-                in = in_elements(*v, s->elements);
+                in = in_elements(d, n, s->elements);
             } else {
-                in = in_elements(*v, m.elements);
+                in = in_elements(d, n, m.elements);
             }
             return yes(m.op == Op::in_set ? in : !in);
         }
@@ -136,7 +191,7 @@ enum class Flow : uint8_t { accept, drop, unknown, fall_through };
 struct Walk {
     const Table& table;
     const Packet& packet;
-    bool output;
+    const ProbeBytes& bytes;
     std::string by;
 
     std::string where(const Chain& c, size_t i, const Rule& r) const {
@@ -158,7 +213,7 @@ struct Walk {
             }
             for (const auto& m : r.matches) {
                 if (matched == Tri::no) break;
-                Tri h = holds(m, packet, table, output);
+                Tri h = holds(m, bytes, table);
                 if (h == Tri::no) matched = Tri::no;
                 else if (h == Tri::unknown) matched = Tri::unknown;
             }
@@ -285,8 +340,9 @@ Decision decide(const Ruleset& rs, const Packet& p, std::string_view hook) {
         return d;
     }
     std::vector<std::string> accepted_by;
+    const ProbeBytes bytes(p, hook == "output");
     for (const auto& b : bases) {
-        Walk w{*b.table, p, hook == "output", {}};
+        Walk w{*b.table, p, bytes, {}};
         Flow f = w.run(*b.chain, 0);
         if (f == Flow::fall_through) {
             w.by = "policy " + std::string(verdict_name(b.chain->policy)) + " of chain " + std::string(family_name(b.table->family)) +
