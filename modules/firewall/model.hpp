@@ -133,6 +133,9 @@ struct Table {
 
 struct Ruleset {
     std::vector<Table> tables;
+    // The kernel's ruleset generation the read saw (NFT_MSG_GETGEN); 0 when the ruleset did not come from the kernel.
+    // A commit can be made conditional on it, so that a plan checked against this ruleset applies to no other.
+    uint32_t generation = 0;
     Table* table(Family f, std::string_view n);
     const Table* table(Family f, std::string_view n) const;
 };

@@ -1395,10 +1395,11 @@ public:
         bool rule;  // NEWRULE: its echo carries the handle
     };
 
-    explicit Batch(uint32_t first_seq) : begin_seq_(first_seq), seq_(first_seq) {
+    explicit Batch(uint32_t first_seq, uint32_t generation = 0) : begin_seq_(first_seq), seq_(first_seq) {
         grow(NLMSG_HDRLEN + 64);
-        nftnl_batch_begin(buf_.data() + used_, seq_++);
-        finish(reinterpret_cast<nlmsghdr*>(buf_.data() + used_));
+        nlmsghdr* begin = nftnl_batch_begin(buf_.data() + used_, seq_++);
+        if (generation) mnl_attr_put_u32(begin, NFNL_BATCH_GENID, htobe32(generation));
+        finish(begin);
     }
 
     // Starts a message of at most max_len bytes; valid until the next call.
@@ -2022,6 +2023,9 @@ std::string describe(const Change& c) {
 
 namespace {
 
+void set_generation(Ruleset& rs, uint32_t g) { rs.generation = g; }
+void set_generation(ScopedRuleset& rs, uint32_t g) { rs.ruleset.generation = g; }
+
 // Runs `read(reader)` on a fresh socket between two NFT_MSG_GETGEN, until both give the same generation.
 template <class F>
 auto consistent_read(F&& read) -> decltype(read(std::declval<Reader&>())) {
@@ -2040,6 +2044,7 @@ auto consistent_read(F&& read) -> decltype(read(std::declval<Reader&>())) {
         if (*after != *before) continue;  // the ruleset changed under the dumps (a vanished set fails its dump)
         if (!rs && rs.error().code == EINTR) continue;
         if (!rs) return failed(rs.error());
+        set_generation(*rs, *before);
         return rs;
     }
     return fail(EAGAIN, "reading the nftables ruleset over netlink: it kept changing while it was read (" + std::to_string(kAttempts) + " attempts)");
@@ -2063,7 +2068,7 @@ Result<ScopedRuleset> read_ruleset(const ReadScope& scope) {
     });
 }
 
-Result<CommitResult> commit(const std::vector<Change>& changes) {
+Result<CommitResult> commit(const std::vector<Change>& changes, uint32_t expected_generation) {
     CommitResult result;
     if (changes.empty()) return result;
     auto sock = Socket::open();
@@ -2078,7 +2083,7 @@ Result<CommitResult> commit(const std::vector<Change>& changes) {
         return r;
     };
 
-    Batch batch(sock->next_seq());
+    Batch batch(sock->next_seq(), expected_generation);
     uint32_t next_set_id = 1;
     size_t rules = 0;
     std::vector<size_t> handle_slot(changes.size(), SIZE_MAX);

@@ -74,6 +74,8 @@ struct CommitResult {
 // cannot be encoded (opaque, a statement of kind other, a value wider than its selector) is EINVAL before anything is
 // sent. On failure the error names the change that the kernel refused (its index and what it was) and errno from
 // the kernel.
-Result<CommitResult> commit(const std::vector<Change>& changes);
+// With `expected_generation` (a Ruleset::generation), the batch carries NFNL_BATCH_GENID: the kernel refuses it whole,
+// with ERESTART, when the ruleset has changed since that read.
+Result<CommitResult> commit(const std::vector<Change>& changes, uint32_t expected_generation = 0);
 
 }  // namespace plumb::firewall::nft

@@ -391,7 +391,10 @@ std::vector<Step> ensure_policy(const nft::Ruleset& rs, const Where& w, std::str
     return {s};
 }
 
-Result<void> commit_steps(const std::vector<Step>& steps, const LockoutGuard* guard) {
+namespace {
+
+// One attempt: read, resolve, check the guard, commit conditional on the generation that was read.
+Result<void> commit_once(const std::vector<Step>& steps, const LockoutGuard* guard) {
     auto live = nft::read_ruleset();
     if (!live) return std::unexpected(live.error());
     nft::Ruleset after = *live;
@@ -455,9 +458,21 @@ Result<void> commit_steps(const std::vector<Step>& steps, const LockoutGuard* gu
     if (guard)
         if (auto problem = lockout_problem(after, *guard)) return fail(EPERM, "refused to change the running ruleset: " + *problem);
     if (changes.empty()) return {};
-    auto committed = nft::commit(changes);
+    auto committed = nft::commit(changes, live->generation);
     if (!committed) return std::unexpected(committed.error());
     return {};
+}
+
+}  // namespace
+
+Result<void> commit_steps(const std::vector<Step>& steps, const LockoutGuard* guard) {
+    // The guard was checked against exactly the ruleset the batch applies to: when another program changed it in
+    // between, the kernel refuses the batch (ERESTART) and the whole check is done again on the new ruleset.
+    constexpr int kAttempts = 3;
+    for (int attempt = 1;; ++attempt) {
+        auto done = commit_once(steps, guard);
+        if (done || done.error().code != ERESTART || attempt == kAttempts) return done;
+    }
 }
 
 // ---- persistence

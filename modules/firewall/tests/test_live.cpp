@@ -7,6 +7,7 @@
 #include <string>
 
 #include "live_env.hpp"
+#include "netlink.hpp"
 #include "plumb/plan.hpp"
 #include "plumb_test.hpp"
 
@@ -139,4 +140,29 @@ TEST(FirewallLive, PersistenceComparesTheBootFileWithTheKernel) {
     for (const auto& f : plan.files) root.write(f.path, *f.content);
     ModuleHarness fixed(root.path(), true);
     EXPECT_OUTCOME(fixed.run("firewall.nft_persistent", json::object()), Status::pass, "nft_persistent");
+}
+
+TEST(FirewallLive, ABatchIsRefusedWhenTheRulesetChangedSinceItWasChecked) {
+    if (!plumb::firewall::test::live_skip().empty()) GTEST_SKIP() << plumb::firewall::test::live_skip();
+    namespace nft = plumb::firewall::nft;
+    load("table inet filter {\n\tchain input {\n\t\ttype filter hook input priority filter; policy accept;\n\t}\n}\n");
+    auto seen = nft::read_ruleset();
+    ASSERT_TRUE(seen.has_value()) << seen.error().message;
+    ASSERT_NE(seen->generation, 0u);
+    nft::Change policy;
+    policy.kind = nft::Change::Kind::set_policy;
+    policy.table = "filter";
+    policy.chain = "input";
+    policy.policy = nft::VerdictKind::drop;
+    // Someone else changes the ruleset after plumb read it: the batch checked against the old one is refused whole.
+    ASSERT_EQ(run_process({plumb::firewall::test::nft_path(), "add", "rule", "inet", "filter", "input", "tcp", "dport", "22", "drop"}).exit_code, 0);
+    const std::string changed = listing();
+    auto stale = nft::commit({policy}, seen->generation);
+    ASSERT_FALSE(stale.has_value());
+    EXPECT_EQ(stale.error().code, ERESTART) << stale.error().message;
+    EXPECT_EQ(listing(), changed);
+    auto now = nft::read_ruleset();
+    ASSERT_TRUE(now.has_value());
+    EXPECT_NE(now->generation, seen->generation);
+    EXPECT_TRUE(nft::commit({policy}, now->generation).has_value());
 }
