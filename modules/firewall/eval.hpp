@@ -26,7 +26,7 @@ struct Packet {
     uint8_t icmp_type = 0, icmp_code = 0;
     uint32_t ct_state = kCtNew;
     uint32_t mark = 0;
-    std::string describe() const;  // "new tcp 192.0.2.1:40000 -> 198.51.100.1:22 on plumb-probe0"
+    std::string describe() const;  // "new tcp 192.0.2.10:40000 -> 198.51.100.1:22 via plumb-probe0"
 };
 
 // Probe packets the checks use.
