@@ -131,11 +131,7 @@ plumb::sdk::LazyLibrary<OpenSslApi> libcrypto("libcrypto.so.3", [](auto& lib, Op
 });
 
 // The loaded API; the SDK turns the exception into an error result naming the library.
-const OpenSslApi& ssl() {
-    auto api = libcrypto.get();
-    if (!api) throw std::runtime_error(api.error().message);
-    return **api;
-}
+const OpenSslApi& ssl() { return libcrypto.require(); }
 
 struct LibCtxFree {
     void operator()(OSSL_LIB_CTX* c) const { ssl().OSSL_LIB_CTX_free(c); }

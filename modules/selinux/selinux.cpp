@@ -14,8 +14,6 @@
 
 #include <selinux/selinux.h>
 
-#include <stdexcept>
-
 #include <nlohmann/json.hpp>
 
 #include "plumb/config/text.hpp"
@@ -55,11 +53,7 @@ plumb::sdk::LazyLibrary<SelinuxApi> libselinux("libselinux.so.1", [](auto& lib, 
 });
 
 // The loaded API; the SDK turns the exception into an error result naming the library.
-const SelinuxApi& sel() {
-    auto api = libselinux.get();
-    if (!api) throw std::runtime_error(api.error().message);
-    return **api;
-}
+const SelinuxApi& sel() { return libselinux.require(); }
 
 struct FreeCon {
     void operator()(char* p) const { sel().freecon(p); }

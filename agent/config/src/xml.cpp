@@ -1,14 +1,12 @@
 #include "plumb/config/xml.hpp"
 
-#include <stdexcept>
-
-#include "plumb/lazy_library.hpp"
-
 #include <cstring>
 #include <stdexcept>
 
 #include <libxml/parser.h>
 #include <libxml/xmlsave.h>
+
+#include "plumb/lazy_library.hpp"
 
 namespace plumb::config::xml {
 
@@ -78,11 +76,7 @@ plumb::sdk::LazyLibrary<XmlApi> libxml2("libxml2.so.2", [](auto& lib, XmlApi& a)
 
 // The loaded API. Every path to a document goes through parse() first, which reports a load failure as an error;
 // a caller that built a document with libxml2 itself has it loaded already.
-const XmlApi& xml() {
-    auto api = libxml2.get();
-    if (!api) throw std::runtime_error(api.error().message);
-    return **api;
-}
+const XmlApi& xml() { return libxml2.require(); }
 
 void xml_free(void* p) { (*xml().xmlFree_variable)(p); }
 struct CtxtDeleter {

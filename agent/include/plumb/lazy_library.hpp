@@ -10,12 +10,14 @@
 //         return lib.bind(api.sqlite3_open_v2, "sqlite3_open_v2") && lib.bind(api.sqlite3_close_v2, "sqlite3_close_v2");
 //     });
 //     auto api = sqlite.get();   // Result<const SqliteApi*>: the error names the library and the symbol
+//     sqlite.require().sqlite3_close_v2(db);   // or throw that error (inside procedures)
 #pragma once
 
 #include <dlfcn.h>
 
 #include <functional>
 #include <mutex>
+#include <stdexcept>
 #include <string>
 
 #include "plumb/error.hpp"
@@ -64,6 +66,14 @@ public:
         });
         if (!loaded_) return fail(ELIBACC, error_);
         return &api_;
+    }
+
+    // The loaded API for code inside a module procedure: a library that cannot be loaded throws, and the SDK turns
+    // the exception into an error result naming the library and the symbol.
+    const Api& require() {
+        auto api = get();
+        if (!api) throw std::runtime_error(api.error().message);
+        return **api;
     }
 
 private:

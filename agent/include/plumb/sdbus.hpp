@@ -8,7 +8,6 @@
 
 #include <cstdint>
 #include <cstdlib>
-#include <stdexcept>
 #include <string>
 
 #include <systemd/sd-bus.h>
@@ -61,11 +60,7 @@ inline LazyLibrary<SdBusApi>& sdbus_library() {
 }
 
 // The loaded API, for code that runs only after connect_system_bus() succeeded.
-inline const SdBusApi& sdbus() {
-    auto api = sdbus_library().get();
-    if (!api) throw std::runtime_error(api.error().message);
-    return **api;
-}
+inline const SdBusApi& sdbus() { return sdbus_library().require(); }
 
 struct BusConnection {
     sd_bus* bus = nullptr;  // owned by the caller: sdbus().sd_bus_flush_close_unref(bus)
