@@ -231,7 +231,21 @@ Result<Runtime> runtime(sdk::Host& host);
 // Free functions the module's procedure table lists (firewall.cpp). Audits return the status with reasons;
 // remediations plan through the Planner and return PASS (nothing to do), FAIL (changes planned) or ERROR.
 
-// Argument schemas.
+// Argument schemas. The fragments several of them share are joined in by string-literal concatenation, so the
+// schemas stay compile-time constants.
+#define PLUMB_FWD_ZONE_PATTERN R"J("pattern": "^[A-Za-z0-9_+-][A-Za-z0-9_.+-]{0,63}$")J"
+#define PLUMB_FWD_ACCESS_ITEMS \
+    R"J("items": {"type": "string", "pattern": "^([A-Za-z][A-Za-z0-9_.+-]*|[0-9]{1,5}(-[0-9]{1,5})?/(tcp|udp|sctp|dccp)|protocol:[A-Za-z0-9_.-]+)$"})J"
+#define PLUMB_FWD_MANAGEMENT_PROPERTY                                                                                   \
+    R"J(    "management": {)J"                                                                                          \
+    R"J(      "description": "access that must stay allowed in the zone the remediation touches (default: service ssh)",)J" \
+    R"J(      "oneOf": [)J"                                                                                             \
+    R"J(        {"type": "object", "properties": {"service": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_.+-]*$"}},)J" \
+    R"J(         "required": ["service"], "additionalProperties": false},)J"                                            \
+    R"J(        {"type": "object", "properties": {"port": {"type": "integer", "minimum": 1, "maximum": 65535},)J"        \
+    R"J(                                          "protocol": {"enum": ["tcp", "udp", "sctp", "dccp"]}},)J"             \
+    R"J(         "required": ["port"], "additionalProperties": false}]})J"
+
 inline constexpr const char* kBackendSchema = R"J({
   "type": "object",
   "properties": {"backend": {"enum": ["nftables", "iptables"], "default": "nftables"}},
@@ -241,17 +255,8 @@ inline constexpr const char* kBackendSchema = R"J({
 inline constexpr const char* kDefaultZoneSchema = R"J({
   "type": "object",
   "properties": {
-    "zone": {"type": "string", "pattern": "^[A-Za-z0-9_+-][A-Za-z0-9_.+-]{0,63}$", "default": "public"},
-    "management": {
-      "description": "access that must stay allowed in the zone the remediation touches (default: service ssh)",
-      "oneOf": [
-        {"type": "object", "properties": {"service": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_.+-]*$"}},
-         "required": ["service"], "additionalProperties": false},
-        {"type": "object", "properties": {"port": {"type": "integer", "minimum": 1, "maximum": 65535},
-                                          "protocol": {"enum": ["tcp", "udp", "sctp", "dccp"]}},
-         "required": ["port"], "additionalProperties": false}
-      ]
-    }
+    "zone": {"type": "string", )J" PLUMB_FWD_ZONE_PATTERN R"J(, "default": "public"},
+)J" PLUMB_FWD_MANAGEMENT_PROPERTY R"J(
   },
   "additionalProperties": false
 })J";
@@ -261,22 +266,13 @@ inline constexpr const char* kLoopbackTrustedSchema = R"J({"type": "object", "ad
 inline constexpr const char* kZoneServicesSchema = R"J({
   "type": "object",
   "properties": {
-    "zone": {"type": "string", "pattern": "^[A-Za-z0-9_+-][A-Za-z0-9_.+-]{0,63}$",
+    "zone": {"type": "string", )J" PLUMB_FWD_ZONE_PATTERN R"J(,
              "description": "zone to check; default: firewalld's default zone"},
-    "required": {"type": "array", "items": {"type": "string", "pattern": "^([A-Za-z][A-Za-z0-9_.+-]*|[0-9]{1,5}(-[0-9]{1,5})?/(tcp|udp|sctp|dccp)|protocol:[A-Za-z0-9_.-]+)$"}, "uniqueItems": true, "default": ["ssh"],
+    "required": {"type": "array", )J" PLUMB_FWD_ACCESS_ITEMS R"J(, "uniqueItems": true, "default": ["ssh"],
                  "description": "services (ssh), ports (22/tcp, 60000-61000/udp) or protocol:NAME the zone must allow"},
-    "allowed": {"type": "array", "items": {"type": "string", "pattern": "^([A-Za-z][A-Za-z0-9_.+-]*|[0-9]{1,5}(-[0-9]{1,5})?/(tcp|udp|sctp|dccp)|protocol:[A-Za-z0-9_.-]+)$"}, "uniqueItems": true,
+    "allowed": {"type": "array", )J" PLUMB_FWD_ACCESS_ITEMS R"J(, "uniqueItems": true,
                 "description": "allow-list: every service, port and protocol the zone opens must be on it"},
-    "management": {
-      "description": "access that must stay allowed in the zone the remediation touches (default: service ssh)",
-      "oneOf": [
-        {"type": "object", "properties": {"service": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_.+-]*$"}},
-         "required": ["service"], "additionalProperties": false},
-        {"type": "object", "properties": {"port": {"type": "integer", "minimum": 1, "maximum": 65535},
-                                          "protocol": {"enum": ["tcp", "udp", "sctp", "dccp"]}},
-         "required": ["port"], "additionalProperties": false}
-      ]
-    }
+)J" PLUMB_FWD_MANAGEMENT_PROPERTY R"J(
   },
   "additionalProperties": false
 })J";
@@ -284,26 +280,21 @@ inline constexpr const char* kZoneServicesSchema = R"J({
 inline constexpr const char* kZoneTargetSchema = R"J({
   "type": "object",
   "properties": {
-    "zone": {"type": "string", "pattern": "^[A-Za-z0-9_+-][A-Za-z0-9_.+-]{0,63}$",
+    "zone": {"type": "string", )J" PLUMB_FWD_ZONE_PATTERN R"J(,
              "description": "zone to check; default: firewalld's default zone"},
     "targets": {"type": "array", "items": {"enum": ["default", "ACCEPT", "DROP", "REJECT"]}, "minItems": 1,
                 "uniqueItems": true, "default": ["default", "DROP", "REJECT"],
                 "description": "allowed targets; remediation sets the first"},
-    "management": {
-      "description": "access that must stay allowed in the zone the remediation touches (default: service ssh)",
-      "oneOf": [
-        {"type": "object", "properties": {"service": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_.+-]*$"}},
-         "required": ["service"], "additionalProperties": false},
-        {"type": "object", "properties": {"port": {"type": "integer", "minimum": 1, "maximum": 65535},
-                                          "protocol": {"enum": ["tcp", "udp", "sctp", "dccp"]}},
-         "required": ["port"], "additionalProperties": false}
-      ]
-    }
+)J" PLUMB_FWD_MANAGEMENT_PROPERTY R"J(
   },
   "additionalProperties": false
 })J";
 
 inline constexpr const char* kRuntimeSchema = R"J({"type": "object", "additionalProperties": false})J";
+
+#undef PLUMB_FWD_ZONE_PATTERN
+#undef PLUMB_FWD_ACCESS_ITEMS
+#undef PLUMB_FWD_MANAGEMENT_PROPERTY
 
 // firewalld_backend {backend}: firewalld.conf FirewallBackend. Remediation: the assignment in effect (or a new line)
 // in firewalld.conf, everything else kept; reload.

@@ -1044,7 +1044,7 @@ TEST_F(Netlink, DecodedRulesetEqualsParsedFile) {
     const std::string wildcard_set = "        iifname { \"eth*\", \"lo\" } accept\n";
     ASSERT_NE(chains.find(wildcard_set), std::string::npos);
     chains.erase(chains.find(wildcard_set), wildcard_set.size());
-    for (const std::string text : {std::string(kRepresentative), std::string(kRoundTripSets) + chains}) {
+    for (const std::string& text : {std::string(kRepresentative), std::string(kRoundTripSets) + chains}) {
         run({"flush", "ruleset"});
         load(text);
         const nft::Ruleset live = read();
