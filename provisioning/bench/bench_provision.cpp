@@ -136,6 +136,17 @@ int main(int argc, char** argv) {
                 static_cast<double>(self_rss) / 1024.0, baseline.empty() ? "" : ", plumb fix");
     if (failures) std::printf("  %d run(s) failed\n", failures);
 
+    // The floor: plumb_bench_curl_floor (next to this program) only initialises libcurl.
+    std::string self(4096, '\0');
+    ssize_t n = readlink("/proc/self/exe", self.data(), self.size() - 1);
+    std::string floor_binary = n > 0 ? self.substr(0, self.rfind('/', static_cast<std::size_t>(n))) + "/plumb_bench_curl_floor" : "";
+    if (!floor_binary.empty() && access(floor_binary.c_str(), X_OK) == 0) {
+        long floor_rss = 0;
+        for (int i = 0; i < 5; ++i) floor_rss = std::max(floor_rss, run_once({floor_binary}).max_rss_kb);
+        std::printf("  floor: a program that only initialises libcurl (%s): peak RSS %.2f MiB\n", floor_binary.c_str(),
+                    static_cast<double>(floor_rss) / 1024.0);
+    }
+
     if (!peer.empty()) {
         std::vector<double> t;
         long peer_rss = 0;

@@ -3,31 +3,31 @@
 #include <cstring>
 #include <memory>
 
-#include <systemd/sd-bus.h>
 
 #include "atomic_file.hpp"
 #include "log.hpp"
 #include "plumb/config/text.hpp"
+#include "plumb/sdbus.hpp"
 #include "steps.hpp"
 
 namespace plumb::provision {
 
 namespace {
 
-// systemd-hostnamed's SetStaticHostname and SetHostname; fails when the bus or the service is not there.
+// systemd-hostnamed's SetStaticHostname and SetHostname; fails when the bus or the service is not there. libsystemd
+// is loaded only here (plumb/sdbus.hpp), so a provisioning run that never needs hostnamed does not map it.
 Result<void> set_via_hostnamed(const std::string& name) {
-    sd_bus* raw = nullptr;
-    int r = sd_bus_open_system(&raw);
-    if (r < 0) return fail_errno(-r, "system bus");
-    std::unique_ptr<sd_bus, decltype(&sd_bus_flush_close_unref)> bus(raw, sd_bus_flush_close_unref);
-    sd_bus_set_method_call_timeout(bus.get(), 10 * 1000 * 1000);
+    auto conn = sdk::connect_system_bus(10 * 1000 * 1000);
+    if (!conn) return std::unexpected(conn.error());
+    const auto& b = sdk::sdbus();
+    std::unique_ptr<sd_bus, decltype(b.sd_bus_flush_close_unref)> bus(conn->bus, b.sd_bus_flush_close_unref);
     for (const char* method : {"SetStaticHostname", "SetHostname"}) {
         sd_bus_error error = SD_BUS_ERROR_NULL;
-        r = sd_bus_call_method(bus.get(), "org.freedesktop.hostname1", "/org/freedesktop/hostname1",
-                               "org.freedesktop.hostname1", method, &error, nullptr, "sb", name.c_str(), 0);
+        int r = b.sd_bus_call_method(bus.get(), "org.freedesktop.hostname1", "/org/freedesktop/hostname1",
+                                     "org.freedesktop.hostname1", method, &error, nullptr, "sb", name.c_str(), 0);
         std::string why = error.message ? error.message : "";
-        sd_bus_error_free(&error);
-        if (r < 0) return fail(-r, std::string("hostnamed ") + method + ": " + (why.empty() ? std::strerror(-r) : why));
+        b.sd_bus_error_free(&error);
+        if (r < 0) return fail(-r, std::string("hostnamed ") + method + " on " + conn->address + ": " + (why.empty() ? std::strerror(-r) : why));
     }
     return {};
 }

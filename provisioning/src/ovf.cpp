@@ -7,7 +7,6 @@
 #include <cstring>
 #include <memory>
 
-#include <libxml/parser.h>
 #include <libxml/tree.h>
 
 #include "base64.hpp"
@@ -32,7 +31,7 @@ constexpr std::size_t kMaxOvfSize = 1u << 20;
 Result<Metadata> parse_ovf(std::string_view xml) {
     auto doc = xml::parse(xml, "ovf-env.xml");
     if (!doc) return std::unexpected(doc.error());
-    const xmlNode* root = xmlDocGetRootElement(doc->get());
+    const xmlNode* root = xml::root(*doc);
     const xmlNode* set = named(root, "LinuxProvisioningConfigurationSet") ? root : find_descendant(root, "LinuxProvisioningConfigurationSet");
     if (!set) return fail_invalid("ovf-env.xml has no LinuxProvisioningConfigurationSet");
 

@@ -3,7 +3,6 @@
 #include <cstring>
 #include <memory>
 
-#include <libxml/parser.h>
 #include <libxml/tree.h>
 #include <nlohmann/json.hpp>
 
@@ -36,7 +35,7 @@ const std::vector<std::string> kWireHeaders = {"x-ms-agent-name: plumb-provision
 Result<GoalState> parse_goal_state(std::string_view xml) {
     auto doc = xml::parse(xml, "goal state");
     if (!doc) return fail(doc.error().code == EINVAL ? EBADMSG : doc.error().code, doc.error().message);
-    const xmlNode* root = xmlDocGetRootElement(doc->get());
+    const xmlNode* root = xml::root(*doc);
     if (!xml::named(root, "GoalState"))
         return fail(EBADMSG, "goal state XML has no GoalState root element");
     GoalState g;
@@ -62,35 +61,25 @@ std::string health_json(const HealthReport& r) {
     return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-std::string health_xml(const GoalState& g, const HealthReport& r) {
-    // Built with libxml2's tree API so that every value is escaped by the library, never by string pasting.
-    xml::Doc doc(xmlNewDoc(BAD_CAST "1.0"));
-    xmlNode* health = xmlNewNode(nullptr, BAD_CAST "Health");
-    xmlDocSetRootElement(doc.get(), health);
-    xmlNewNs(health, BAD_CAST "http://www.w3.org/2001/XMLSchema-instance", BAD_CAST "xsi");
-    xmlNewNs(health, BAD_CAST "http://www.w3.org/2001/XMLSchema", BAD_CAST "xsd");
-    auto text = [](xmlNode* parent, const char* name, const std::string& value) {
-        return xmlNewTextChild(parent, nullptr, BAD_CAST name, BAD_CAST value.c_str());
-    };
-    text(health, "GoalStateIncarnation", g.incarnation);
-    xmlNode* container = xmlNewChild(health, nullptr, BAD_CAST "Container", nullptr);
-    text(container, "ContainerId", g.container_id);
-    xmlNode* list = xmlNewChild(container, nullptr, BAD_CAST "RoleInstanceList", nullptr);
-    xmlNode* role = xmlNewChild(list, nullptr, BAD_CAST "Role", nullptr);
-    text(role, "InstanceId", g.instance_id);
-    xmlNode* state = xmlNewChild(role, nullptr, BAD_CAST "Health", nullptr);
-    text(state, "State", r.ready ? "Ready" : "NotReady");
+Result<std::string> health_xml(const GoalState& g, const HealthReport& r) {
+    // Built through the XML library so that every value is escaped by it, never by string pasting.
+    auto doc = xml::parse(R"(<Health xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xsd="http://www.w3.org/2001/XMLSchema"/>)",
+                          "health report");
+    if (!doc) return std::unexpected(doc.error());
+    xmlNode* health = xml::root(*doc);
+    xml::append_element(health, "GoalStateIncarnation", g.incarnation);
+    xmlNode* container = xml::append_element(health, "Container");
+    xml::append_element(container, "ContainerId", g.container_id);
+    xmlNode* role = xml::append_element(xml::append_element(container, "RoleInstanceList"), "Role");
+    xml::append_element(role, "InstanceId", g.instance_id);
+    xmlNode* state = xml::append_element(role, "Health");
+    xml::append_element(state, "State", r.ready ? "Ready" : "NotReady");
     if (!r.ready) {
-        xmlNode* details = xmlNewChild(state, nullptr, BAD_CAST "Details", nullptr);
-        text(details, "SubStatus", "ProvisioningFailed");
-        text(details, "Description", cut(r.description));
+        xmlNode* details = xml::append_element(state, "Details");
+        xml::append_element(details, "SubStatus", "ProvisioningFailed");
+        xml::append_element(details, "Description", cut(r.description));
     }
-    xmlChar* out = nullptr;
-    int size = 0;
-    xmlDocDumpMemoryEnc(doc.get(), &out, &size, "utf-8");
-    std::string s(reinterpret_cast<const char*>(out), static_cast<size_t>(size));
-    xmlFree(out);
-    return s;
+    return xml::serialize(*doc);
 }
 
 namespace {
@@ -111,7 +100,9 @@ Result<void> report_via_goal_state(const ProvisionConfig& config, const HealthRe
     post.url = config.wireserver_url + "/machine?comp=health";
     post.headers = kWireHeaders;
     post.headers.push_back("Content-Type: text/xml;charset=utf-8");
-    post.body = health_xml(*goal, report);
+    auto body = health_xml(*goal, report);
+    if (!body) return std::unexpected(body.error());
+    post.body = std::move(*body);
     post.timeout = timeout;
     auto resp = http_request(post);
     if (!resp) return std::unexpected(resp.error());

@@ -26,7 +26,7 @@ struct GoalState {
 // Same XML rules as ovf-env.xml: no DTD, no entities, no network.
 Result<GoalState> parse_goal_state(std::string_view xml);
 std::string health_json(const HealthReport& report);
-std::string health_xml(const GoalState& goal, const HealthReport& report);
+Result<std::string> health_xml(const GoalState& goal, const HealthReport& report);
 
 // Returns which channel took the report ("health endpoint" or "wireserver goal state").
 Result<std::string> report_health(const ProvisionConfig& config, const HealthReport& report);

@@ -63,7 +63,8 @@ TEST(ProvisionReport, DescriptionsAreAsciiAndBounded) {
     EXPECT_TRUE(d.starts_with("user: ??? xxx")) << d.substr(0, 20);
     EXPECT_TRUE(d.ends_with("...")) << d;
     auto xml = health_xml(GoalState{"1", "c", "i"}, HealthReport{false, long_hostile});
-    EXPECT_NE(xml.find("<Description>user: ??? xxx"), std::string::npos) << xml.substr(0, 600);
+    ASSERT_TRUE(xml) << xml.error().message;
+    EXPECT_NE(xml->find("<Description>user: ??? xxx"), std::string::npos) << xml->substr(0, 600);
 }
 
 TEST(ProvisionReport, FallsBackToTheGoalStateFlow) {

@@ -273,6 +273,16 @@ xmlNode* insert_element(xmlNode* parent, const char* local, const Attributes& at
     return element;
 }
 
+xmlNode* append_element(xmlNode* parent, const char* local, const std::optional<std::string>& text) {
+    if (!parent || parent->type != XML_ELEMENT_NODE) throw std::invalid_argument("append_element: the parent is not an element");
+    xmlNode* element = xml().xmlNewDocNode(parent->doc, nullptr, x(local), nullptr);
+    if (!element) throw std::bad_alloc();
+    xml().xmlAddChild(parent, element);
+    // A text node: libxml2 escapes it when serializing, whatever the value holds.
+    if (text) xml().xmlAddChild(element, new_text(parent->doc, *text));
+    return element;
+}
+
 void remove_element(xmlNode* n) {
     if (!n) return;
     if (xmlNode* b = blank_before(n)) {

@@ -70,6 +70,9 @@ struct Position {
 // has no element children), so that the new element sits on its own line like its neighbours; elements written on
 // one line stay on one line. Throws std::invalid_argument when the anchor is not a child of `parent`.
 xmlNode* insert_element(xmlNode* parent, const char* local, const Attributes& attributes, Position where = {});
+// Appends <local>text</local> (or an empty <local/> without text) as the last child of `parent`, with no
+// indentation: for building documents (the wireserver health report), not for editing people's files.
+xmlNode* append_element(xmlNode* parent, const char* local, const std::optional<std::string>& text = std::nullopt);
 // Removes an element together with the indentation in front of it.
 void remove_element(xmlNode* n);
 void set_attribute(xmlNode* n, const char* name, const std::string& value);
