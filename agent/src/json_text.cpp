@@ -4,7 +4,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <mutex>
 #include <set>
+#include <utility>
+#include <vector>
 
 namespace plumb::json_text {
 
@@ -44,24 +47,14 @@ Position position_of(std::string_view text, std::size_t offset) {
     return p;
 }
 
-std::string Document::where(const std::string& source, const std::string& pointer) const {
-    std::string shown = pointer.empty() ? "(document root)" : pointer;
-    std::string p = pointer;
-    while (true) {
-        if (auto it = positions.find(p); it != positions.end())
-            return source + ":" + std::to_string(it->second.line) + ": at " + shown;
-        if (p.empty()) return source + ": at " + shown;
-        p.erase(p.rfind('/'));
-    }
-}
-
 namespace {
 
-// Walks text nlohmann has already accepted, recording positions and rejecting duplicate keys (which nlohmann would
-// silently resolve to the last value: two "severity" keys in a rule must not pass unnoticed).
+// Walks text nlohmann has already accepted, recording positions and rejecting duplicate keys and nesting deeper than
+// max_nesting. Only the rare paths run it: an error to word with LINE:COL, or the first Document::where().
 class Scanner {
 public:
-    Scanner(std::string_view text, const std::string& source, Document& doc) : t_(text), source_(source), doc_(doc) {}
+    Scanner(std::string_view text, const std::string& source, std::unordered_map<std::string, Position>& positions)
+        : t_(text), source_(source), positions_(positions) {}
 
     Result<void> run() {
         value("", 0);
@@ -105,7 +98,7 @@ private:
     void value(const std::string& ptr, int depth) {
         skip_space();
         if (at_end() || !error_.empty()) return;
-        doc_.positions.try_emplace(ptr, position_of_cached(i_));
+        positions_.try_emplace(ptr, position_of_cached(i_));
         char c = t_[i_];
         if (c == '{' || c == '[') {
             if (depth >= max_nesting) {
@@ -142,7 +135,7 @@ private:
                 error_at(key_at, "duplicate key " + json(key).dump() + " in the object at " + (ptr.empty() ? "(document root)" : ptr));
                 return;
             }
-            doc_.positions.try_emplace(child, position_of_cached(key_at));
+            positions_.try_emplace(child, position_of_cached(key_at));
             skip_space();
             ++i_;  // ':'
             value(child, depth + 1);
@@ -175,7 +168,7 @@ private:
 
     std::string_view t_;
     const std::string& source_;
-    Document& doc_;
+    std::unordered_map<std::string, Position>& positions_;
     std::size_t i_ = 0;
     std::size_t last_offset_ = 0;
     Position last_{1, 1};
@@ -192,27 +185,140 @@ std::string parse_error_detail(const std::string& what) {
     return bracket == std::string::npos ? what : what.substr(bracket + 2);
 }
 
+// Builds the DOM from SAX events like nlohmann's own json_sax_dom_parser, and notes (without wording it) a duplicate
+// key or a too-deep nesting: the Scanner words those, once the whole text is known to be free of syntax errors.
+class DomBuilder {
+public:
+    explicit DomBuilder(json& root) : root_(root) {}
+
+    bool null() { return place(nullptr), true; }
+    bool boolean(bool b) { return place(b), true; }
+    bool number_integer(json::number_integer_t n) { return place(n), true; }
+    bool number_unsigned(json::number_unsigned_t n) { return place(n), true; }
+    bool number_float(json::number_float_t n, const json::string_t& /*as written*/) { return place(n), true; }
+    bool string(json::string_t& s) { return place(s), true; }
+    bool binary(json::binary_t& b) { return place(json::binary(b)), true; }
+
+    bool start_object(std::size_t /*unknown for JSON text*/) { return open(json::value_t::object); }
+    bool start_array(std::size_t /*unknown for JSON text*/) { return open(json::value_t::array); }
+    bool end_object() { return stack_.pop_back(), true; }
+    bool end_array() { return stack_.pop_back(), true; }
+
+    bool key(json::string_t& k) {
+        auto [it, fresh] = stack_.back().node->get_ref<json::object_t&>().try_emplace(k);
+        if (!fresh) suspect_ = true;
+        member_ = &it->second;
+        return true;
+    }
+
+    bool parse_error(std::size_t position, const std::string& /*last_token*/, const json::exception& ex) {
+        syntax_error_ = true;
+        if (dynamic_cast<const json::parse_error*>(&ex) != nullptr) {
+            error_offset_ = position;
+            error_ = parse_error_detail(ex.what());
+        } else {
+            error_ = ex.what();  // e.g. out_of_range 406 "number overflow": no position, as json::parse reported it
+        }
+        return false;
+    }
+
+    bool suspect() const { return suspect_; }
+    bool syntax_error() const { return syntax_error_; }
+    // The message after "FILE:" / "FILE:LINE:COL:"; error_offset() is npos when it has no position.
+    const std::string& error() const { return error_; }
+    std::size_t error_offset() const { return error_offset_; }
+
+private:
+    struct Open {
+        json* node;  // stable: a container's parent gets no new elements while the container is open
+        bool array;
+    };
+
+    json* place(json&& v) {
+        if (stack_.empty()) {
+            root_ = std::move(v);
+            return &root_;
+        }
+        if (stack_.back().array) return &stack_.back().node->get_ref<json::array_t&>().emplace_back(std::move(v));
+        *member_ = std::move(v);
+        return member_;
+    }
+
+    bool open(json::value_t type) {
+        if (stack_.size() >= static_cast<std::size_t>(max_nesting)) suspect_ = true;
+        stack_.push_back({place(json(type)), type == json::value_t::array});
+        return true;
+    }
+
+    json& root_;
+    std::vector<Open> stack_;
+    json* member_ = nullptr;  // the value slot of the key just read
+    bool suspect_ = false;
+    bool syntax_error_ = false;
+    std::string error_;
+    std::size_t error_offset_ = std::string::npos;
+};
+
+// json::parse's DOM parser would also link each value to its parent; DomBuilder does not.
+static_assert(JSON_DIAGNOSTICS == 0, "DomBuilder does not maintain JSON_DIAGNOSTICS parent pointers");
+
 }  // namespace
 
+struct Document::Lazy {
+    std::string text;
+    std::once_flag once;  // where() is const and may be called from several threads
+    std::unordered_map<std::string, Position> positions;
+};
+
+const std::unordered_map<std::string, Position>& Document::positions() const {
+    static const std::unordered_map<std::string, Position> none;
+    if (!lazy_) return none;
+    std::call_once(lazy_->once, [&lazy = *lazy_] {
+        lazy.positions.clear();  // a previous attempt may have thrown half-way
+        const std::string no_source;
+        (void)Scanner(lazy.text, no_source, lazy.positions).run();  // the text was accepted: no error to report
+    });
+    return lazy_->positions;
+}
+
+std::string Document::where(const std::string& source, const std::string& pointer) const {
+    const auto& known = positions();
+    std::string shown = pointer.empty() ? "(document root)" : pointer;
+    std::string p = pointer;
+    while (true) {
+        if (auto it = known.find(p); it != known.end())
+            return source + ":" + std::to_string(it->second.line) + ": at " + shown;
+        if (p.empty()) return source + ": at " + shown;
+        p.erase(p.rfind('/'));
+    }
+}
+
 Result<Document> parse(std::string_view text, const std::string& source) {
-    Document doc;
     try {
-        doc.value = json::parse(text, nullptr, /*allow_exceptions=*/true, /*ignore_comments=*/true);
-    } catch (const json::parse_error& e) {
-        // e.byte counts the characters read, so the offending one is at byte - 1.
-        Position p = position_of(text, e.byte == 0 ? 0 : e.byte - 1);
-        return fail_invalid(source + ":" + std::to_string(p.line) + ":" + std::to_string(p.column) + ": " +
-                            parse_error_detail(e.what()));
-    } catch (const std::exception& e) {
+        Document doc;
+        DomBuilder builder(doc.value);
+        json::sax_parse(text, &builder, json::input_format_t::json, /*strict=*/true, /*ignore_comments=*/true);
+        if (builder.syntax_error()) {
+            if (builder.error_offset() == std::string::npos) return fail_invalid(source + ": " + builder.error());
+            // The offset counts the characters read, so the offending one is at offset - 1.
+            std::size_t offset = builder.error_offset();
+            Position p = position_of(text, offset == 0 ? 0 : offset - 1);
+            return fail_invalid(source + ":" + std::to_string(p.line) + ":" + std::to_string(p.column) + ": " +
+                                builder.error());
+        }
+        if (builder.suspect()) {
+            std::unordered_map<std::string, Position> positions;
+            if (auto r = Scanner(text, source, positions).run(); !r) return std::unexpected(r.error());
+            // Unreachable: the Scanner rejects whatever DomBuilder noted; never let a last-wins duplicate through.
+            return fail_invalid(source + ": duplicate key or nesting deeper than " + std::to_string(max_nesting) +
+                                " levels");
+        }
+        doc.lazy_ = std::make_shared<Document::Lazy>();
+        doc.lazy_->text.assign(text);
+        return doc;
+    } catch (const std::exception& e) {  // e.g. allocation failure: never let it escape the API
         return fail_invalid(source + ": " + e.what());
     }
-    try {
-        Scanner scanner(text, source, doc);
-        if (auto r = scanner.run(); !r) return std::unexpected(r.error());
-    } catch (const std::exception& e) {
-        return fail_invalid(source + ": " + e.what());
-    }
-    return doc;
 }
 
 namespace {

@@ -1,8 +1,9 @@
 // JSON text as people write it: comments allowed, syntax errors and duplicate keys reported as FILE:LINE:COL, and
-// the position of every value kept so that messages about a JSON pointer can name its line.
+// the position of every value (worked out on first use) so that messages about a JSON pointer can name its line.
 #pragma once
 
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -27,13 +28,24 @@ std::string quote(std::string_view s);
 // 1-based line and column of a byte offset.
 Position position_of(std::string_view text, std::size_t offset);
 
-struct Document {
+class Document {
+public:
+    Document() = default;
+
     nlohmann::json value;
-    // JSON pointer -> where the value starts (for object members: where the key starts).
-    std::unordered_map<std::string, Position> positions;
+
+    // JSON pointer -> where the value starts (for object members: where the key starts). Computed from the text on
+    // first use: only error messages need it, and parsing stays one pass.
+    const std::unordered_map<std::string, Position>& positions() const;
 
     // "FILE:LINE: at POINTER" using the pointer or its nearest ancestor with a known position.
     std::string where(const std::string& source, const std::string& pointer) const;
+
+private:
+    friend Result<Document> parse(std::string_view text, const std::string& source);
+    struct Lazy;
+    // Shared by copies (the text never changes); null for a default-constructed Document, which has no positions.
+    std::shared_ptr<Lazy> lazy_;
 };
 
 // Objects and arrays nested deeper than this are rejected (the recursion elsewhere stays bounded).
