@@ -271,6 +271,15 @@ std::pair<std::string, unsigned> split_origin(const std::string& origin) {
     return {origin.substr(0, colon), static_cast<unsigned>(std::stoul(origin.substr(colon + 1)))};
 }
 
+// Parsed rules-file lines, kept for the whole process rather than per Instance: the engine closes every instance after
+// each planned change, and each audit-rule remediation plans one, so a per-instance cache would parse plumb's own
+// (growing) rules file again for every rule. Entries are pure (text + the is_dir answers they were checked against),
+// so sharing them across instances and roots cannot change a result.
+ParseCache& parse_cache() {
+    static ParseCache cache;
+    return cache;
+}
+
 class Auditd : public plumb::sdk::Instance {
 public:
     using Instance::Instance;
@@ -338,9 +347,22 @@ private:
             return st && st->type == plumb::FileType::directory;
         };
     }
+    // is_dir for checks and planning, memoised: planned changes only write or remove files (a planned file can never
+    // replace a directory, the engine cannot read one), so no answer changes while this instance lives. Not for
+    // apply_live, which runs after the files are applied.
+    IsDirFn planning_is_dir() {
+        return [this](const std::string& p) {
+            auto it = dir_answers_.find(p);
+            if (it == dir_answers_.end()) {
+                auto st = host().stat(p, true);
+                it = dir_answers_.emplace(p, st && st->type == plumb::FileType::directory).first;
+            }
+            return it->second;
+        };
+    }
     const Result<AuditdConf>& conf();
     const Result<RuleSet>& rules() {
-        if (!rules_) rules_ = load_rules(host());
+        if (!rules_) rules_ = load_rules(host(), &parse_cache(), planning_is_dir());
         return *rules_;
     }
     const Result<std::vector<Rule>>& kernel_rules() {
@@ -373,6 +395,7 @@ private:
 
     std::optional<Result<AuditdConf>> conf_;
     std::optional<Result<RuleSet>> rules_;
+    std::map<std::string, bool> dir_answers_;
     std::optional<Result<std::vector<Rule>>> kernel_rules_;
 };
 
@@ -500,7 +523,7 @@ plumb_status Auditd::check_rule_present(const json& args, Collect& r, RuleNeeds*
     }
     std::vector<Rule> wanted;
     for (const auto& t : wanted_texts) {
-        auto parsed = parse_rule(t, is_dir());
+        auto parsed = parse_rule(t, planning_is_dir(), &parse_cache());
         if (!parsed) return r.error("invalid_argument", "required rule " + t + ": " + parsed.error().message);
         wanted.push_back(std::move(*parsed));
     }
@@ -814,7 +837,7 @@ Result<void> Auditd::plan_live(const std::vector<std::string>& texts, bool any_k
     // Only what the kernel lacks, so that the undo deletes exactly the rules this action adds.
     std::vector<std::string> add;
     for (const auto& t : texts) {
-        auto rule = parse_rule(t, is_dir());
+        auto rule = parse_rule(t, planning_is_dir(), &parse_cache());
         if (!rule) return std::unexpected(rule.error());
         if (!coverage(*loaded, *rule, any_key, "kernel").ok) add.push_back(t);
     }

@@ -32,6 +32,7 @@ using config::split_lines;
 
 constexpr std::uint32_t kClassMaskLastWord = 0x0000ffffu;  // the top AUDIT_SYSCALL_CLASSES bits are class markers
 constexpr unsigned kMaxSyscallBit = kMaskWords * 32 - 16;
+constexpr std::size_t kMaxCachedLines = 16384;  // ParseCache: distinct line texts before it starts afresh
 
 // libaudit's parser keeps global state: one rule at a time in this process.
 std::mutex& libaudit_mutex() {
@@ -691,8 +692,51 @@ Result<RuleData> build_rule_data(std::string_view text, const IsDirFn& is_dir) {
     return d;
 }
 
-Result<Rule> parse_rule(std::string_view text, const IsDirFn& is_dir) {
-    auto p = parse_line(text, is_dir);
+Result<ParsedLine> ParseCache::parse(std::string_view line, const IsDirFn& is_dir) {
+    // parse_line takes an empty is_dir as "never a directory": answer the same way, so that entries compare.
+    auto answer = [&is_dir](const std::string& path) { return is_dir ? is_dir(path) : false; };
+    std::lock_guard lock(mutex_);
+    auto it = entries_.find(line);
+    if (it != entries_.end()) {
+        for (const auto& e : it->second) {
+            // Same answers to the same questions: the parse would take the same path to the same result.
+            bool same = std::all_of(e.asked.begin(), e.asked.end(),
+                                    [&](const auto& q) { return answer(q.first) == q.second; });
+            if (same) {
+                ++hits_;
+                return e.result;
+            }
+        }
+    }
+    ++misses_;
+    Entry e;
+    IsDirFn recording = [&](const std::string& path) {
+        bool d = answer(path);
+        e.asked.emplace_back(path, d);
+        return d;
+    };
+    e.result = parse_line(line, recording);
+    Result<ParsedLine> out = e.result;
+    if (it == entries_.end()) {
+        if (entries_.size() >= kMaxCachedLines) entries_.clear();  // bounded: a long-lived process sees many files
+        it = entries_.try_emplace(std::string(line)).first;
+    }
+    it->second.push_back(std::move(e));
+    return out;
+}
+
+std::size_t ParseCache::hits() const {
+    std::lock_guard lock(mutex_);
+    return hits_;
+}
+
+std::size_t ParseCache::misses() const {
+    std::lock_guard lock(mutex_);
+    return misses_;
+}
+
+Result<Rule> parse_rule(std::string_view text, const IsDirFn& is_dir, ParseCache* cache) {
+    auto p = cache ? cache->parse(text, is_dir) : parse_line(text, is_dir);
     if (!p) return std::unexpected(p.error());
     if (p->kind != ParsedLine::Kind::rule) return fail_invalid("not an audit rule (-a, -A or -w): " + std::string(text));
     return p->rule;
@@ -706,14 +750,15 @@ const RuleSet::Applied* RuleSet::last(std::string_view option) const {
     return nullptr;
 }
 
-RuleSet replay(const std::vector<std::pair<std::string, std::string>>& lines, const IsDirFn& is_dir, RuleSet::Mode mode) {
+RuleSet replay(const std::vector<std::pair<std::string, std::string>>& lines, const IsDirFn& is_dir, RuleSet::Mode mode,
+               ParseCache* cache) {
     RuleSet set;
     set.mode = mode;
     std::map<std::uint32_t, std::vector<Rule>> lists;  // kernel list number -> rules in list order
     bool ignore = false;
     std::optional<std::string> immutable_at;
     for (const auto& [origin, text] : lines) {
-        auto parsed = parse_line(text, is_dir);
+        auto parsed = cache ? cache->parse(text, is_dir) : parse_line(text, is_dir);
         std::optional<std::string> error;
         if (!parsed) {
             error = parsed.error().message;
@@ -733,7 +778,7 @@ RuleSet replay(const std::vector<std::pair<std::string, std::string>>& lines, co
                 if (c.option == "-e" && c.value == "2") immutable_at = origin;
                 set.controls.push_back({c, origin});
             } else {
-                Rule r = parsed->rule;
+                Rule r = std::move(parsed->rule);  // parsed is this line's own copy
                 r.origin = origin;
                 auto& list = lists[r.list];
                 if (parsed->kind == K::rule) {
@@ -742,8 +787,8 @@ RuleSet replay(const std::vector<std::pair<std::string, std::string>>& lines, co
                         return x.action == r.action && x.mask == r.mask && x.raw_fields == r.raw_fields && x.keys == r.keys;
                     });
                     if (dup != list.end()) error = "Rule exists (the same rule is at " + dup->origin + ")";
-                    else if (r.prepend) list.insert(list.begin(), r);
-                    else list.push_back(r);
+                    else if (r.prepend) list.insert(list.begin(), std::move(r));
+                    else list.push_back(std::move(r));
                 } else {
                     auto found = std::find_if(list.begin(), list.end(), [&](const Rule& x) { return same_rule(x, r); });
                     if (found == list.end()) error = "-d/-W of a rule that is not loaded";
@@ -789,13 +834,13 @@ bool version_less(std::string_view a, std::string_view b) {
     return a < b;
 }
 
-Result<RuleSet> load_rules(FileSource& files) {
+Result<RuleSet> load_rules(FileSource& files, ParseCache* cache, const IsDirFn& given_is_dir) {
     const std::string dir = "/etc/audit/rules.d";
     const std::string main = "/etc/audit/audit.rules";
-    IsDirFn is_dir = [&files](const std::string& p) {
+    IsDirFn is_dir = given_is_dir ? given_is_dir : IsDirFn([&files](const std::string& p) {
         auto st = files.stat(p, true);
         return st && st->type == FileType::directory;
-    };
+    });
     auto st = files.stat(dir, true);
     std::vector<std::pair<std::string, std::string>> lines;
     if (st && st->type == FileType::directory) {
@@ -821,12 +866,12 @@ Result<RuleSet> load_rules(FileSource& files) {
             unsigned line_no = 0;
             for (const auto& raw : split_lines(*text)) {
                 ++line_no;
-                std::string origin = path + ":" + std::to_string(line_no);
                 if (raw.empty()) continue;
                 std::string_view t = raw;
                 std::size_t p = t.find_first_not_of(" \t\r\f\v");
                 std::string_view s = p == std::string_view::npos ? std::string_view() : t.substr(p);
                 if (s.starts_with("#")) continue;
+                std::string origin = path + ":" + std::to_string(line_no);
                 if (s.starts_with("-e")) minus_e = {origin, raw};
                 else if (s.starts_with("-D") && config::trim(s.substr(2)).empty()) minus_d = {origin, raw};
                 else if (s.starts_with("-f")) minus_f = {origin, raw};
@@ -838,7 +883,7 @@ Result<RuleSet> load_rules(FileSource& files) {
             if (*c) lines.push_back(**c);
         lines.insert(lines.end(), rest.begin(), rest.end());
         if (minus_e) lines.push_back(*minus_e);
-        RuleSet set = replay(lines, is_dir, RuleSet::Mode::augenrules);
+        RuleSet set = replay(lines, is_dir, RuleSet::Mode::augenrules, cache);
         set.files = std::move(read_files);
         if (rules_files.empty())
             set.notes.push_back(dir + " has no *.rules files: augenrules replaces " + main + " with an empty rule set");
@@ -856,7 +901,7 @@ Result<RuleSet> load_rules(FileSource& files) {
     }
     unsigned line_no = 0;
     for (const auto& raw : split_lines(*text)) lines.emplace_back(main + ":" + std::to_string(++line_no), raw);
-    RuleSet set = replay(lines, is_dir, RuleSet::Mode::audit_rules);
+    RuleSet set = replay(lines, is_dir, RuleSet::Mode::audit_rules, cache);
     set.files = {main};
     return set;
 }

@@ -10,9 +10,11 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "plumb/error.hpp"
@@ -78,8 +80,33 @@ struct ParsedLine {
 
 // Error: what auditctl would reject the line for.
 Result<ParsedLine> parse_line(std::string_view line, const IsDirFn& is_dir);
-// Convenience for a single rule in auditctl syntax (baseline arguments): must be a rule.
-Result<Rule> parse_rule(std::string_view text, const IsDirFn& is_dir);
+
+// parse_line memoised by the line's text: planning re-reads the rules files after every planned change, and libaudit's
+// parse dominates that. A line's result depends only on its text and on the is_dir answers its parse asked for (only
+// -w/-W lines ask), so each entry keeps those answers and is reused only while is_dir still gives them; then one
+// cache may serve several roots. Thread-safe.
+class ParseCache {
+public:
+    Result<ParsedLine> parse(std::string_view line, const IsDirFn& is_dir);
+    std::size_t hits() const;
+    std::size_t misses() const;
+
+private:
+    struct Entry {
+        std::vector<std::pair<std::string, bool>> asked;  // is_dir(path) -> answer, in the order the parse asked
+        Result<ParsedLine> result;
+    };
+    struct Hash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+    };
+    mutable std::mutex mutex_;
+    std::unordered_map<std::string, std::vector<Entry>, Hash, std::equal_to<>> entries_;  // one per set of answers
+    std::size_t hits_ = 0, misses_ = 0;
+};
+
+// Convenience for a single rule in auditctl syntax (baseline arguments): must be a rule. Through `cache` if given.
+Result<Rule> parse_rule(std::string_view text, const IsDirFn& is_dir, ParseCache* cache = nullptr);
 
 // One rule as auditctl sends it: the struct audit_rule_data with its string buffer, for audit_add_rule_data and
 // audit_delete_rule_data (which take the list flags and action separately).
@@ -112,10 +139,11 @@ struct RuleSet {
 
 // Reads /etc/audit/rules.d/*.rules as augenrules merges them (version order, -D/-b/-f first, the last -e at the
 // end) when /etc/audit/rules.d exists, else /etc/audit/audit.rules, and replays them as auditctl -R would.
-Result<RuleSet> load_rules(FileSource& files);
+// Lines are parsed through `cache` when given; watch paths are classified by `is_dir`, by default files.stat.
+Result<RuleSet> load_rules(FileSource& files, ParseCache* cache = nullptr, const IsDirFn& is_dir = nullptr);
 // Same, from text already merged (one file), for tests.
 RuleSet replay(const std::vector<std::pair<std::string, std::string>>& lines_with_origin, const IsDirFn& is_dir,
-               RuleSet::Mode mode);
+               RuleSet::Mode mode, ParseCache* cache = nullptr);
 
 // GNU ls -v order (filevercmp) of two names, simplified to digit runs compared as numbers.
 bool version_less(std::string_view a, std::string_view b);
